@@ -1,0 +1,36 @@
+"""The unit-of-work context handed to services and job handlers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from billow.core.clock import Clock
+from billow.settings import Settings
+
+
+@dataclass
+class Ctx:
+    """One transaction (``session``), the injected clock, settings and the acting organization."""
+
+    session: Session
+    clock: Clock
+    settings: Settings
+    organization_id: uuid.UUID | None = None
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        if self.organization_id is None:
+            raise RuntimeError("this operation needs an organization")
+        return self.organization_id
+
+    @property
+    def dialect(self) -> str:
+        bind = self.session.get_bind()
+        return bind.dialect.name

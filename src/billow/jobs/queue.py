@@ -1,0 +1,123 @@
+"""Enqueue, claim, complete and fail jobs. ``enqueue`` writes in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from billow.db.context import Ctx
+from billow.db.upsert import insert_ignore_stmt
+from billow.jobs.models import Job
+
+PENDING, RUNNING, SUCCEEDED, DEAD = "pending", "running", "succeeded", "dead"
+
+
+def enqueue(
+    ctx: Ctx,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    unique_key: str | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int | None = None,
+    organization_id: uuid.UUID | None = None,
+) -> bool:
+    """Add a job inside the current transaction. Returns False if ``unique_key`` already exists."""
+    now = ctx.now()
+    row = {
+        "organization_id": organization_id if organization_id is not None else ctx.organization_id,
+        "kind": kind,
+        "payload": payload or {},
+        "unique_key": unique_key,
+        "status": PENDING,
+        "attempts": 0,
+        "max_attempts": max_attempts or ctx.settings.job_max_attempts,
+        "run_at": run_at or now,
+        "created_at": now,
+    }
+    if unique_key is None:
+        ctx.session.execute(Job.__table__.insert(), [row])  # type: ignore[arg-type]
+        return True
+    stmt = insert_ignore_stmt(ctx.session, Job.__table__, ["unique_key"])  # type: ignore[arg-type]
+    result = ctx.session.execute(stmt, [row])
+    return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    organization_id: uuid.UUID | None
+
+
+def claim(session: Session, *, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedJob]:
+    """Claim up to ``limit`` due jobs (and jobs whose lease expired) for this worker.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim concurrently.
+    SQLite: the transaction holds the database write lock, so claims are serialized.
+    """
+    due = or_(
+        and_(Job.status == PENDING, Job.run_at <= now),
+        and_(Job.status == RUNNING, Job.locked_until < now),
+    )
+    candidates = select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(ids))
+        .values(
+            status=RUNNING,
+            attempts=Job.attempts + 1,
+            locked_by=worker_id,
+            locked_until=now + lease,
+        )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.organization_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(stmt).all()
+    claimed = [ClaimedJob(r[0], r[1], r[2] or {}, r[3], r[4], r[5]) for r in rows]
+    claimed.sort(key=lambda j: ids.index(j.id))
+    return claimed
+
+
+def mark_succeeded(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == RUNNING)
+        .values(status=SUCCEEDED, finished_at=now, locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def mark_rescheduled(
+    session: Session, job_id: int, worker_id: str, run_at: datetime, error: str | None, *, dead: bool
+) -> None:
+    values: dict[str, Any] = {"locked_by": None, "locked_until": None, "last_error": error}
+    if dead:
+        values.update(status=DEAD, finished_at=run_at)
+    else:
+        values.update(status=PENDING, run_at=run_at)
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Generic job retry delay: 2^n seconds, capped at one hour."""
+    return float(min(3600, 2 ** max(attempt, 1)))

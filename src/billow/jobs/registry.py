@@ -1,0 +1,43 @@
+"""Job handlers: an explicit registry from job kind to handler, built at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from billow.db.context import Ctx
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """Returned by a handler to commit its work and run the job again after ``after_seconds``."""
+
+    after_seconds: float
+    reason: str | None = None
+
+
+HandlerResult = Reschedule | None
+Handler = Callable[[Ctx, dict[str, Any]], HandlerResult]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    handler: Handler
+
+
+class JobRegistry:
+    def __init__(self, kinds: Iterable[JobKind]) -> None:
+        self._handlers: dict[str, Handler] = {}
+        for kind in kinds:
+            if kind.name in self._handlers:
+                raise ValueError(f"job kind {kind.name!r} registered twice")
+            self._handlers[kind.name] = kind.handler
+
+    def handler(self, kind: str) -> Handler | None:
+        return self._handlers.get(kind)
+
+    @property
+    def kinds(self) -> Mapping[str, Handler]:
+        return dict(self._handlers)

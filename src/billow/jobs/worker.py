@@ -1,0 +1,99 @@
+"""The worker: claims due jobs, runs each handler in its own transaction, retries with backoff."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import traceback
+import uuid
+from datetime import timedelta
+
+import structlog
+
+from billow.core.clock import Clock
+from billow.db.context import Ctx
+from billow.db.engine import Database
+from billow.jobs import queue
+from billow.jobs.registry import JobRegistry, Reschedule
+from billow.settings import Settings
+
+log = structlog.get_logger("billow.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        registry: JobRegistry,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.registry = registry
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._drain_lock = threading.Lock()
+
+    def run_batch(self, limit: int | None = None) -> int:
+        """Claim one batch of due jobs and run them. Returns how many were claimed."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            jobs = queue.claim(
+                session,
+                worker_id=self.worker_id,
+                now=now,
+                lease=timedelta(seconds=self.settings.job_lease_seconds),
+                limit=limit or self.settings.worker_batch_size,
+            )
+        for job in jobs:
+            self._run(job)
+        return len(jobs)
+
+    def drain(self, max_batches: int = 1_000_000) -> int:
+        """Run jobs until none is due at the clock's current time."""
+        total = 0
+        with self._drain_lock:
+            for _ in range(max_batches):
+                n = self.run_batch()
+                if n == 0:
+                    break
+                total += n
+        return total
+
+    def _run(self, job: queue.ClaimedJob) -> None:
+        now = self.clock.now()
+        if job.attempts > job.max_attempts:
+            with self.db.session() as session:
+                queue.mark_rescheduled(
+                    session, job.id, self.worker_id, now, "lease expired after the last attempt", dead=True
+                )
+            log.warning("job_dead", job_id=job.id, kind=job.kind, reason="lease expired")
+            return
+        handler = self.registry.handler(job.kind)
+        if handler is None:
+            with self.db.session() as session:
+                queue.mark_rescheduled(
+                    session, job.id, self.worker_id, now, f"no handler for {job.kind}", dead=True
+                )
+            log.error("job_unknown_kind", job_id=job.id, kind=job.kind)
+            return
+        try:
+            with self.db.session() as session:
+                ctx = Ctx(session=session, clock=self.clock, settings=self.settings, organization_id=job.organization_id)
+                result = handler(ctx, job.payload)
+                if isinstance(result, Reschedule):
+                    run_at = self.clock.now() + timedelta(seconds=result.after_seconds)
+                    queue.mark_rescheduled(session, job.id, self.worker_id, run_at, result.reason, dead=False)
+                else:
+                    queue.mark_succeeded(session, job.id, self.worker_id, self.clock.now())
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            dead = job.attempts >= job.max_attempts
+            run_at = self.clock.now() + timedelta(seconds=queue.backoff_seconds(job.attempts))
+            with self.db.session() as session:
+                queue.mark_rescheduled(session, job.id, self.worker_id, run_at, error[:4000], dead=dead)
+            log.warning("job_failed", job_id=job.id, kind=job.kind, attempt=job.attempts, dead=dead, error=error)

@@ -1,0 +1,107 @@
+"""The composition root: builds the database, clock, job registry, scheduler and worker once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+
+from billow.core.clock import Clock, ManualClock, SystemClock, ensure_utc
+from billow.db.engine import Database
+from billow.db.migrate import upgrade
+from billow.jobs.models import ClockState
+from billow.jobs.registry import JobKind, JobRegistry
+from billow.jobs.scheduler import Scheduler, TickTask
+from billow.jobs.worker import Worker
+from billow.organizations.service import ensure_bootstrap_organization
+from billow.settings import Settings
+from billow.webhooks.delivery import default_client_factory, delivery_job_kinds
+from billow.webhooks.signing import JwtSigner, load_or_create_private_key
+
+log = structlog.get_logger("billow.runtime")
+
+CLOCK_STATE_NAME = "manual"
+
+
+def build_job_kinds(signer: JwtSigner, client_factory: Callable[[float], httpx.Client]) -> list[JobKind]:
+    """Every job kind Billow runs. Add a domain's kinds here."""
+    return [*delivery_job_kinds(signer, client_factory)]
+
+
+def build_tick_tasks() -> list[TickTask]:
+    """Everything the hourly scheduler checks. Add a domain's tick tasks here."""
+    return []
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock
+    signer: JwtSigner
+    registry: JobRegistry
+    scheduler: Scheduler
+    worker: Worker
+    clock_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def manual_clock(self) -> ManualClock | None:
+        return self.clock if isinstance(self.clock, ManualClock) else None
+
+    def persist_clock(self) -> None:
+        clock = self.manual_clock
+        if clock is None:
+            return
+        with self.db.session() as session:
+            state = session.get(ClockState, CLOCK_STATE_NAME)
+            if state is None:
+                session.add(ClockState(name=CLOCK_STATE_NAME, now=clock.now()))
+            else:
+                state.now = clock.now()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _build_clock(settings: Settings, db: Database) -> Clock:
+    if settings.clock != "manual":
+        return SystemClock()
+    start = ensure_utc(settings.clock_start) if settings.clock_start else SystemClock().now()
+    with db.session() as session:
+        state = session.get(ClockState, CLOCK_STATE_NAME)
+        if state is not None and state.now > start:
+            start = state.now
+    return ManualClock(start)
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    client_factory: Callable[[float], httpx.Client] = default_client_factory,
+    worker_id: str | None = None,
+) -> Runtime:
+    if migrate:
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    clock = _build_clock(settings, db)
+    with db.session() as session:
+        pem = load_or_create_private_key(session, settings.rsa_private_key, clock.now())
+        if settings.org_api_key:
+            ensure_bootstrap_organization(
+                session,
+                api_key=settings.org_api_key,
+                name=settings.org_name,
+                hmac_key=settings.org_hmac_key,
+                now=clock.now(),
+            )
+    signer = JwtSigner(private_key_pem=pem, issuer=settings.public_api_url)
+    registry = JobRegistry(build_job_kinds(signer, client_factory))
+    scheduler = Scheduler(db, clock, settings, build_tick_tasks())
+    worker = Worker(db, clock, settings, registry, worker_id=worker_id)
+    runtime = Runtime(settings, db, clock, signer, registry, scheduler, worker)
+    runtime.persist_clock()
+    return runtime

@@ -1,0 +1,149 @@
+"""Every webhook type Billow knows: its ``webhook_type``, ``object_type`` and serializer.
+
+One entry per type. A type whose trigger is not built yet has ``serializer=None``: it is
+accepted in endpoint ``event_types`` filters but cannot be emitted. Adding a type, or wiring its
+serializer, is a one-line change here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+Serializer = Callable[[Session, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class WebhookType:
+    name: str
+    object_type: str
+    serializer: Serializer | None = None
+    # The string sent in the body when it differs from the registered name (Lago's quirk Q1).
+    wire_name: str | None = None
+
+    @property
+    def body_name(self) -> str:
+        return self.wire_name or self.name
+
+
+def _entries() -> list[WebhookType]:
+    W = WebhookType
+    return [
+        # Alerts
+        W("alert.triggered", "triggered_alert"),
+        # Billable metrics
+        W("billable_metric.created", "billable_metric"),
+        W("billable_metric.updated", "billable_metric"),
+        W("billable_metric.deleted", "billable_metric"),
+        # Credit notes and refunds
+        W("credit_note.created", "credit_note"),
+        W("credit_note.generated", "credit_note"),
+        W(
+            "credit_note.provider_refund_failure",
+            "credit_note_payment_provider_refund_error",
+            wire_name="credit_note.refund_failure",
+        ),
+        # Customers
+        W("customer.created", "customer"),
+        W("customer.updated", "customer"),
+        W("customer.payment_provider_created", "customer"),
+        W("customer.payment_provider_error", "payment_provider_customer_error"),
+        W("customer.checkout_url_generated", "payment_provider_customer_checkout_url"),
+        W("customer.accounting_provider_created", "customer"),
+        W("customer.accounting_provider_error", "accounting_provider_customer_error"),
+        W("customer.crm_provider_created", "customer"),
+        W("customer.crm_provider_error", "crm_provider_customer_error"),
+        W("customer.tax_provider_error", "tax_provider_customer_error"),
+        W("customer.vies_check", "customer"),
+        W("integration.provider_error", "provider_error"),
+        # Dunning
+        W("dunning_campaign.finished", "dunning_campaign"),
+        # Events (deprecated health checks)
+        W("event.error", "event_error"),
+        W("events.errors", "events_errors"),
+        # Features
+        W("feature.created", "feature"),
+        W("feature.updated", "feature"),
+        W("feature.deleted", "feature"),
+        # Fees
+        W("fee.created", "fee"),
+        W("fee.tax_provider_error", "tax_provider_fee_error"),
+        # Invoices
+        W("invoice.created", "invoice"),
+        W("invoice.drafted", "invoice"),
+        W("invoice.ready_to_finalize", "invoice"),
+        W("invoice.one_off_created", "invoice"),
+        W("invoice.paid_credit_added", "invoice"),
+        W("invoice.generated", "invoice"),
+        W("invoice.voided", "invoice"),
+        W("invoice.deleted", "invoice"),
+        W("invoice.payment_status_updated", "invoice"),
+        W("invoice.payment_overdue", "invoice"),
+        W("invoice.payment_failure", "payment_provider_invoice_payment_error"),
+        W("invoice.payment_dispute_lost", "payment_dispute_lost"),
+        W("invoice.resynced", "invoice"),
+        # Payments
+        W("payment.requires_action", "payment"),
+        W("payment.succeeded", "payment"),
+        W("payment_provider.error", "payment_provider_error"),
+        W("payment_receipt.created", "payment_receipt"),
+        W("payment_receipt.generated", "payment_receipt"),
+        W("payment_request.created", "payment_request"),
+        W("payment_request.payment_status_updated", "payment_request"),
+        W("payment_request.payment_failure", "payment_provider_payment_request_payment_error"),
+        # Plans
+        W("plan.created", "plan"),
+        W("plan.updated", "plan"),
+        W("plan.deleted", "plan"),
+        # Subscriptions
+        W("subscription.started", "subscription"),
+        W("subscription.updated", "subscription"),
+        W("subscription.terminated", "subscription"),
+        W("subscription.canceled", "subscription"),
+        W("subscription.incomplete", "subscription"),
+        W("subscription.termination_alert", "subscription"),
+        W("subscription.trial_ended", "subscription"),
+        W("subscription.usage_threshold_reached", "subscription"),
+        # Wallets and prepaid credits
+        W("wallet.created", "wallet"),
+        W("wallet.updated", "wallet"),
+        W("wallet.terminated", "wallet"),
+        W("wallet.depleted_ongoing_balance", "wallet"),
+        W("wallet_transaction.created", "wallet_transaction"),
+        W("wallet_transaction.updated", "wallet_transaction"),
+        W("wallet_transaction.payment_failure", "payment_provider_wallet_transaction_payment_error"),
+        # Quotes and orders (Lago's premium order-forms module; known so filters accept them)
+        W("quote.created", "quote"),
+        W("quote.approved", "quote"),
+        W("quote.voided", "quote"),
+        W("order_form.created", "order_form"),
+        W("order_form.signed", "order_form"),
+        W("order_form.expired", "order_form"),
+        W("order_form.voided", "order_form"),
+        W("order.created", "order"),
+        W("order.executed", "order"),
+    ]
+
+
+def build_catalog() -> Mapping[str, WebhookType]:
+    catalog: dict[str, WebhookType] = {}
+    for entry in _entries():
+        if entry.name in catalog:
+            raise ValueError(f"webhook type {entry.name!r} listed twice")
+        catalog[entry.name] = entry
+    return MappingProxyType(catalog)
+
+
+CATALOG: Mapping[str, WebhookType] = build_catalog()
+
+
+def accepted_filter_names() -> frozenset[str]:
+    """Names an endpoint's ``event_types`` may contain (registered names and wire names)."""
+    names = set(CATALOG)
+    names.update(e.wire_name for e in CATALOG.values() if e.wire_name)
+    return frozenset(names)
