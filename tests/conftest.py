@@ -6,11 +6,11 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.db import create_test_database, drop_test_database, is_postgres_run, migrate, wipe
 
 from billow.api.app import create_app
 from billow.core.clock import ManualClock
@@ -19,7 +19,6 @@ from billow.organizations.service import create_organization
 from billow.runtime import Runtime, build_runtime
 from billow.settings import Settings
 from billow.webhooks.signing import generate_private_key_pem
-from tests.support.db import create_test_database, drop_test_database, is_postgres_run, migrate, wipe
 
 START = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
 

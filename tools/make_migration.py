@@ -1,6 +1,6 @@
 """Developer tool: autogenerate an Alembic revision from the models, then format it.
 
-    .venv/bin/python tools/make_migration.py "message" 0002
+.venv/bin/python tools/make_migration.py "message" 0002
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ def main() -> None:
         command.revision(alembic_config(url), message=message, autogenerate=True, rev_id=rev_id)
     new = sorted((MIGRATIONS_DIR / "versions").glob(f"{rev_id}_*.py"))
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "ruff", "check", "--fix", "-q", *map(str, new)], cwd=root, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--fix", "-q", *map(str, new)], cwd=root, check=False
+    )
     subprocess.run([sys.executable, "-m", "ruff", "format", "-q", *map(str, new)], cwd=root, check=False)
     print("\n".join(map(str, new)))
 

@@ -32,7 +32,9 @@ app.add_typer(webhooks_app, name="webhooks")
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())))
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
+    )
 
 
 @app.command()
@@ -176,7 +178,9 @@ def webhooks_list(
         ctx = Ctx(session, runtime.clock, settings, organization.id)
         items, total = webhooks.list_webhooks(ctx, PageParams(1, limit), status=status)
         for w in items:
-            typer.echo(f"{w.id}\t{w.webhook_type}\t{w.status}\tretries={w.retries}\thttp={w.http_status}\t{w.endpoint}")
+            typer.echo(
+                f"{w.id}\t{w.webhook_type}\t{w.status}\tretries={w.retries}\thttp={w.http_status}\t{w.endpoint}"
+            )
         typer.echo(f"{len(items)} of {total}")
     runtime.close()
 
@@ -198,7 +202,7 @@ def webhooks_retry(
     runtime.worker.drain()
     with runtime.db.session() as session:
         ctx = Ctx(session, runtime.clock, settings, organization.id)
-        webhook, attempts = webhooks.get_webhook(ctx, webhook_id)
+        webhook, _attempts = webhooks.get_webhook(ctx, webhook_id)
         typer.echo(json.dumps({"status": webhook.status, "http_status": webhook.http_status}))
     runtime.close()
 

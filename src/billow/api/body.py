@@ -48,7 +48,9 @@ def lago_code(error: ErrorDetails) -> str:
         code = message.removeprefix("Value error, ").strip()
         if code and " " not in code:
             return code
-    return _CODE_BY_TYPE.get(error["type"], "invalid_type" if error["type"].endswith("_type") else "value_is_invalid")
+    return _CODE_BY_TYPE.get(
+        error["type"], "invalid_type" if error["type"].endswith("_type") else "value_is_invalid"
+    )
 
 
 def _field_key(loc: Sequence[int | str]) -> str:

@@ -34,12 +34,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JsonResponse:
         if exc.status_code == 404:
-            return JsonResponse({"status": 404, "error": "Not Found", "code": "resource_not_found"}, status_code=404)
+            return JsonResponse(
+                {"status": 404, "error": "Not Found", "code": "resource_not_found"}, status_code=404
+            )
         if exc.status_code == 405:
             return JsonResponse(
                 {"status": 405, "error": "Method Not Allowed", "code": "method_not_allowed"}, status_code=405
             )
-        return JsonResponse({"status": exc.status_code, "error": str(exc.detail)}, status_code=exc.status_code)
+        return JsonResponse(
+            {"status": exc.status_code, "error": str(exc.detail)}, status_code=exc.status_code
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:

@@ -4,11 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import uuid
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A UUIDv7 (RFC 9562): time-ordered, with a per-process monotonic counter.
+
+    Ordering by ``(created_at, id)`` is then insertion order even when the (manual) business
+    clock gives many rows the same ``created_at``. The embedded time is wall time, used only to
+    order identifiers, never as business time.
+    """
+    global _last_ms, _counter
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            ms = _last_ms
+            _counter += 1
+            if _counter > 0xFFF:
+                ms += 1
+                _counter = 0
+        else:
+            _counter = 0
+        _last_ms = ms
+        counter = _counter
+    rand_b = secrets.randbits(62)
+    value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
+    return uuid.UUID(int=value)
 
 
 def new_api_key() -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 
-def insert_ignore_stmt(session: Session, table: Table, conflict_columns: Sequence[str]) -> Insert:
+def insert_ignore_stmt(session: Session, table: Any, conflict_columns: Sequence[str]) -> Insert:
+    """``table``: a Table or a mapped class."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
@@ -21,14 +21,12 @@ def insert_ignore_stmt(session: Session, table: Table, conflict_columns: Sequenc
 
 
 def insert_ignore(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str]
-) -> int:
+    session: Session, table: Any, rows: Sequence[dict[str, Any]], conflict_columns: Sequence[str]
+) -> None:
     """Insert rows, silently skipping those that violate the unique index on ``conflict_columns``.
 
-    Returns how many rows were inserted.
+    (Drivers do not report a reliable rowcount here: use RETURNING when you need to know.)
     """
     if not rows:
-        return 0
-    stmt = insert_ignore_stmt(session, table, conflict_columns)
-    result = session.execute(stmt, list(rows))
-    return int(getattr(result, "rowcount", 0) or 0)
+        return
+    session.execute(insert_ignore_stmt(session, table, conflict_columns), list(rows))

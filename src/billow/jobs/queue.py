@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from billow.db.context import Ctx
@@ -41,11 +41,11 @@ def enqueue(
         "created_at": now,
     }
     if unique_key is None:
-        ctx.session.execute(Job.__table__.insert(), [row])  # type: ignore[arg-type]
+        ctx.session.execute(insert(Job), [row])
         return True
-    stmt = insert_ignore_stmt(ctx.session, Job.__table__, ["unique_key"])  # type: ignore[arg-type]
-    result = ctx.session.execute(stmt, [row])
-    return bool(getattr(result, "rowcount", 0))
+    stmt = insert_ignore_stmt(ctx.session, Job, ["unique_key"])
+    inserted = ctx.session.execute(stmt.values(**row).returning(Job.id)).scalar()
+    return inserted is not None
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class ClaimedJob:
     organization_id: uuid.UUID | None
 
 
-def claim(session: Session, *, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[ClaimedJob]:
+def claim(
+    session: Session, *, worker_id: str, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedJob]:
     """Claim up to ``limit`` due jobs (and jobs whose lease expired) for this worker.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim concurrently.

@@ -67,7 +67,9 @@ class Scheduler:
 
     def last_tick(self) -> datetime | None:
         with self.db.session() as session:
-            return session.scalar(select(SchedulerState.last_tick_at).where(SchedulerState.name == STATE_NAME))
+            return session.scalar(
+                select(SchedulerState.last_tick_at).where(SchedulerState.name == STATE_NAME)
+            )
 
     def catch_up(self, now: datetime | None = None) -> int:
         """Tick every hour boundary since the last recorded tick up to ``now``. Returns ticks run."""

@@ -83,7 +83,12 @@ class Worker:
             return
         try:
             with self.db.session() as session:
-                ctx = Ctx(session=session, clock=self.clock, settings=self.settings, organization_id=job.organization_id)
+                ctx = Ctx(
+                    session=session,
+                    clock=self.clock,
+                    settings=self.settings,
+                    organization_id=job.organization_id,
+                )
                 result = handler(ctx, job.payload)
                 if isinstance(result, Reschedule):
                     run_at = self.clock.now() + timedelta(seconds=result.after_seconds)
@@ -96,4 +101,6 @@ class Worker:
             run_at = self.clock.now() + timedelta(seconds=queue.backoff_seconds(job.attempts))
             with self.db.session() as session:
                 queue.mark_rescheduled(session, job.id, self.worker_id, run_at, error[:4000], dead=dead)
-            log.warning("job_failed", job_id=job.id, kind=job.kind, attempt=job.attempts, dead=dead, error=error)
+            log.warning(
+                "job_failed", job_id=job.id, kind=job.kind, attempt=job.attempts, dead=dead, error=error
+            )

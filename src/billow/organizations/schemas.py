@@ -36,9 +36,9 @@ class OrganizationUpdate(BaseModel):
     net_payment_term: int | None = Field(default=None, ge=0)
     tax_identification_number: str | None = None
     timezone: Timezone | None = None
-    email_settings: list[Literal["invoice.finalized", "credit_note.created", "payment_receipt.created"]] | None = (
-        None
-    )
+    email_settings: (
+        list[Literal["invoice.finalized", "credit_note.created", "payment_receipt.created"]] | None
+    ) = None
     billing_configuration: BillingConfigurationInput | None = None
     finalize_zero_amount_invoice: Bool | None = None
 

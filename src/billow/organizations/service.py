@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billow.core.errors import NotFound
-from billow.core.ids import hash_api_key, new_api_key, new_id
+from billow.core.ids import hash_api_key, new_api_key, new_id, parse_uuid
 from billow.organizations.models import ApiKey, BillingEntity, Organization
 
 
@@ -89,7 +89,9 @@ def get_organization(session: Session, org_id: uuid.UUID) -> Organization:
 
 def default_billing_entity(session: Session, org_id: uuid.UUID) -> BillingEntity:
     entity = session.scalar(
-        select(BillingEntity).where(BillingEntity.organization_id == org_id, BillingEntity.is_default.is_(True))
+        select(BillingEntity).where(
+            BillingEntity.organization_id == org_id, BillingEntity.is_default.is_(True)
+        )
     )
     if entity is None:
         raise NotFound("billing_entity")
@@ -102,11 +104,7 @@ def list_organizations(session: Session) -> list[Organization]:
 
 def find_organization(session: Session, ref: str) -> Organization:
     """By id, exact name, or API key (for the CLI)."""
-    parsed = None
-    try:
-        parsed = uuid.UUID(ref)
-    except ValueError:
-        pass
+    parsed = parse_uuid(ref)
     if parsed is not None:
         org = session.get(Organization, parsed)
         if org is not None:
@@ -114,22 +112,29 @@ def find_organization(session: Session, ref: str) -> Organization:
         by_key = organization_id_for_key(session, ref)
         if by_key is not None:
             return get_organization(session, by_key)
-    org = session.scalar(select(Organization).where(Organization.name == ref).order_by(Organization.created_at))
+    org = session.scalar(
+        select(Organization).where(Organization.name == ref).order_by(Organization.created_at)
+    )
     if org is None:
         raise NotFound("organization")
     return org
 
 
-def update_settings(session: Session, org_id: uuid.UUID, changes: dict[str, object], now: datetime) -> BillingEntity:
+def update_settings(
+    session: Session, org_id: uuid.UUID, changes: dict[str, object], now: datetime
+) -> BillingEntity:
     """Apply ``PUT /organizations`` fields to the default billing entity."""
     entity = default_billing_entity(session, org_id)
     billing = changes.pop("billing_configuration", None)
     for field, value in changes.items():
         if field == "webhook_url":
             continue
-        if field in ("net_payment_term", "finalize_zero_amount_invoice", "document_numbering", "timezone") and (
-            value is None
-        ):
+        if field in (
+            "net_payment_term",
+            "finalize_zero_amount_invoice",
+            "document_numbering",
+            "timezone",
+        ) and (value is None):
             continue
         if field in ("default_currency", "document_number_prefix", "email_settings") and value is None:
             continue

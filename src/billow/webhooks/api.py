@@ -30,7 +30,9 @@ def json_public_key(request: Request, _org_id: OrgId) -> JsonResponse:
 def list_webhooks(request: Request, org_id: OrgId, page: Page) -> JsonResponse:
     q = request.query_params
     with unit_of_work(request, org_id) as ctx:
-        items, total = service.list_webhooks(ctx, page, status=q.get("status"), webhook_type=q.get("webhook_type"))
+        items, total = service.list_webhooks(
+            ctx, page, status=q.get("status"), webhook_type=q.get("webhook_type")
+        )
         payload = [webhook_payload(w) for w in items]
     return many("webhooks", payload, page, total)
 

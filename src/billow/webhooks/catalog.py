@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-
 Serializer = Callable[[Session, Any], dict[str, Any]]
 
 

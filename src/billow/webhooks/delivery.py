@@ -53,11 +53,13 @@ def _ms(started: float) -> int:
 
 def retry_delay_seconds(failures: int, base: float, cap: float, rng: Callable[[], float]) -> float:
     """Exponential backoff: base × 2^(n−1), capped, plus up to 10 % jitter."""
-    delay = min(cap, base * (2 ** max(failures - 1, 0)))
+    delay: float = min(cap, base * float(2 ** max(failures - 1, 0)))
     return delay + delay * 0.1 * rng()
 
 
-def signed_headers(webhook: Webhook, endpoint: WebhookEndpoint, hmac_key: str, signer: JwtSigner) -> dict[str, str]:
+def signed_headers(
+    webhook: Webhook, endpoint: WebhookEndpoint, hmac_key: str, signer: JwtSigner
+) -> dict[str, str]:
     body = webhook.payload.encode("utf-8")
     if endpoint.signature_algo == "hmac":
         signature = hmac_signature(hmac_key, body)
@@ -97,9 +99,10 @@ def make_delivery_handler(signer: JwtSigner, client_factory: Callable[[float], h
         with client_factory(ctx.settings.webhook_timeout_seconds) as client:
             outcome = post_webhook(client, url, body, headers)
         now = ctx.now()
-        webhook = ctx.session.get(Webhook, webhook_id)  # type: ignore[assignment]
-        if webhook is None:
+        reloaded = ctx.session.get(Webhook, webhook_id)
+        if reloaded is None:
             return None
+        webhook = reloaded
         ctx.session.add(
             WebhookAttempt(
                 webhook_id=webhook.id,
@@ -129,7 +132,10 @@ def make_delivery_handler(signer: JwtSigner, client_factory: Callable[[float], h
             return None
         webhook.status = "retrying"
         delay = retry_delay_seconds(
-            attempts_so_far, ctx.settings.webhook_backoff_base_seconds, ctx.settings.webhook_backoff_max_seconds, rng
+            attempts_so_far,
+            ctx.settings.webhook_backoff_base_seconds,
+            ctx.settings.webhook_backoff_max_seconds,
+            rng,
         )
         return Reschedule(delay, reason=f"attempt {attempts_so_far} failed")
 

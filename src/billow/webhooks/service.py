@@ -50,7 +50,9 @@ def _get(ctx: Ctx, endpoint_id: str) -> WebhookEndpoint:
     except ValueError as exc:
         raise NotFound("webhook_endpoint") from exc
     endpoint = ctx.session.scalar(
-        select(WebhookEndpoint).where(WebhookEndpoint.id == parsed, WebhookEndpoint.organization_id == ctx.org_id)
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == parsed, WebhookEndpoint.organization_id == ctx.org_id
+        )
     )
     if endpoint is None:
         raise NotFound("webhook_endpoint")
@@ -194,11 +196,15 @@ def get_webhook(ctx: Ctx, webhook_id: str) -> tuple[Webhook, Sequence[WebhookAtt
         parsed = uuid.UUID(webhook_id)
     except ValueError as exc:
         raise NotFound("webhook") from exc
-    webhook = ctx.session.scalar(select(Webhook).where(Webhook.id == parsed, Webhook.organization_id == ctx.org_id))
+    webhook = ctx.session.scalar(
+        select(Webhook).where(Webhook.id == parsed, Webhook.organization_id == ctx.org_id)
+    )
     if webhook is None:
         raise NotFound("webhook")
     attempts = ctx.session.scalars(
-        select(WebhookAttempt).where(WebhookAttempt.webhook_id == webhook.id).order_by(WebhookAttempt.attempted_at)
+        select(WebhookAttempt)
+        .where(WebhookAttempt.webhook_id == webhook.id)
+        .order_by(WebhookAttempt.attempted_at)
     ).all()
     return webhook, attempts
 

@@ -48,7 +48,9 @@ class JwtSigner:
         return mime_base64(self.public_key_pem)
 
     def sign(self, body: bytes) -> str:
-        return jwt.encode({"data": body.decode("utf-8"), "iss": self.issuer}, self.private_key_pem, algorithm="RS256")
+        return jwt.encode(
+            {"data": body.decode("utf-8"), "iss": self.issuer}, self.private_key_pem, algorithm="RS256"
+        )
 
 
 def _decode_configured_key(value: str) -> bytes:
@@ -82,7 +84,7 @@ def load_or_create_private_key(session: Session, configured: str | None, now: da
         pem = generate_private_key_pem()
         insert_ignore(
             session,
-            DeploymentSecret.__table__,  # type: ignore[arg-type]
+            DeploymentSecret,
             [{"name": RSA_KEY_NAME, "value": pem.decode("ascii"), "created_at": now, "meta": {}}],
             ["name"],
         )
