@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.db import create_test_database, drop_test_database, is_postgres_run, migrate, wipe
 
 from billow.api.app import create_app
 from billow.core.clock import ManualClock
 from billow.db.context import Ctx
-from billow.organizations.service import create_organization
 from billow.runtime import Runtime, build_runtime
 from billow.settings import Settings
 from billow.webhooks.signing import generate_private_key_pem
+from tests.support.api import Api, Org, make_org
+from tests.support.db import create_test_database, drop_test_database, is_postgres_run, migrate, wipe
 
 START = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
 
@@ -76,19 +74,6 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt.close()
 
 
-@dataclass
-class Org:
-    id: Any
-    api_key: str
-    hmac_key: str
-
-
-def make_org(runtime: Runtime, name: str = "Acme") -> Org:
-    with runtime.db.session() as session:
-        created = create_organization(session, name=name, now=runtime.clock.now())
-        return Org(created.organization.id, created.api_key, created.organization.hmac_key)
-
-
 @pytest.fixture
 def org(runtime: Runtime) -> Org:
     return make_org(runtime)
@@ -103,34 +88,6 @@ def other_org(runtime: Runtime) -> Org:
 def app_client(runtime: Runtime) -> Iterator[TestClient]:
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         yield client
-
-
-class Api:
-    """A thin authenticated client: ``api.post("/customers", {...})`` → httpx.Response."""
-
-    def __init__(self, client: TestClient, api_key: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {api_key}"}
-
-    def _url(self, path: str) -> str:
-        return "/api/v1" + path
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.client.get(self._url(path), headers=self.headers, params=params or None)
-
-    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
-        return self.client.post(self._url(path), headers=self.headers, json=body, **kw)
-
-    def put(self, path: str, body: Any = None) -> Any:
-        return self.client.put(self._url(path), headers=self.headers, json=body)
-
-    def delete(self, path: str, **params: Any) -> Any:
-        return self.client.delete(self._url(path), headers=self.headers, params=params or None)
-
-    def raw(self, method: str, path: str, content: bytes, headers: dict[str, str] | None = None) -> Any:
-        return self.client.request(
-            method, self._url(path), content=content, headers={**self.headers, **(headers or {})}
-        )
 
 
 @pytest.fixture
