@@ -17,6 +17,7 @@ from billow.jobs.registry import JobKind, JobRegistry
 from billow.jobs.scheduler import Scheduler, TickTask
 from billow.jobs.worker import Worker
 from billow.organizations.service import ensure_bootstrap_organization
+from billow.pricing.coupons.jobs import coupon_tick_tasks
 from billow.settings import Settings
 from billow.webhooks.delivery import default_client_factory, delivery_job_kinds
 from billow.webhooks.signing import JwtSigner, load_or_create_private_key
@@ -33,7 +34,7 @@ def build_job_kinds(signer: JwtSigner, client_factory: Callable[[float], httpx.C
 
 def build_tick_tasks() -> list[TickTask]:
     """Everything the hourly scheduler checks. Add a domain's tick tasks here."""
-    return []
+    return [*coupon_tick_tasks()]
 
 
 @dataclass

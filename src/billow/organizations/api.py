@@ -13,6 +13,8 @@ from billow.db.context import Ctx
 from billow.organizations import service
 from billow.organizations.schemas import OrganizationUpdate
 from billow.organizations.serializers import organization_payload
+from billow.pricing.taxes.serializers import taxes_payload
+from billow.pricing.taxes.service import organization_taxes
 from billow.webhooks import service as webhooks
 
 router = APIRouter(tags=["organizations"])
@@ -21,7 +23,8 @@ router = APIRouter(tags=["organizations"])
 def _payload(ctx: Ctx) -> dict[str, Any]:
     org = service.get_organization(ctx.session, ctx.org_id)
     entity = service.default_billing_entity(ctx.session, ctx.org_id)
-    return organization_payload(org, entity, webhooks.endpoint_urls(ctx))
+    taxes = taxes_payload(ctx.session, organization_taxes(ctx))
+    return organization_payload(org, entity, webhooks.endpoint_urls(ctx), taxes)
 
 
 @router.get("/organizations")

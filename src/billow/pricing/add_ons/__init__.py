@@ -1,0 +1,1 @@
+"""Add-ons: one-off catalog items (one-off invoices, fixed charges)."""
