@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from billow.customers import models as _customers
 from billow.db.base import Base
 from billow.jobs import models as _jobs
+from billow.metering import models as _metering
 from billow.organizations import models as _organizations
+from billow.pricing.add_ons import models as _add_ons
+from billow.pricing.coupons import models as _coupons
+from billow.pricing.plans import models as _plans
+from billow.pricing.pricing_units import models as _pricing_units
+from billow.pricing.taxes import models as _taxes
 from billow.webhooks import models as _webhooks
 
 metadata = Base.metadata
 
-__all__ = ["_jobs", "_organizations", "_webhooks", "metadata"]
+__all__ = [
+    "_add_ons",
+    "_coupons",
+    "_customers",
+    "_jobs",
+    "_metering",
+    "_organizations",
+    "_plans",
+    "_pricing_units",
+    "_taxes",
+    "_webhooks",
+    "metadata",
+]

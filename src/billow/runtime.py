@@ -18,6 +18,7 @@ from billow.jobs.scheduler import Scheduler, TickTask
 from billow.jobs.worker import Worker
 from billow.organizations.service import ensure_bootstrap_organization
 from billow.pricing.coupons.jobs import coupon_tick_tasks
+from billow.pricing.plans.jobs import plan_job_kinds
 from billow.settings import Settings
 from billow.webhooks.delivery import default_client_factory, delivery_job_kinds
 from billow.webhooks.signing import JwtSigner, load_or_create_private_key
@@ -29,7 +30,7 @@ CLOCK_STATE_NAME = "manual"
 
 def build_job_kinds(signer: JwtSigner, client_factory: Callable[[float], httpx.Client]) -> list[JobKind]:
     """Every job kind Billow runs. Add a domain's kinds here."""
-    return [*delivery_job_kinds(signer, client_factory)]
+    return [*delivery_job_kinds(signer, client_factory), *plan_job_kinds()]
 
 
 def build_tick_tasks() -> list[TickTask]:

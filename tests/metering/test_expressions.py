@@ -732,10 +732,36 @@ def test_integer_arithmetic_matches_python_exactly(source: str) -> None:
 
 
 FUZZ_TOKENS = [
-    "1", "2.5", "0", "'x'", "''", "event.code", "event.timestamp", "event.properties.a", "event.properties.s",
-    "event.properties.missing", "round", "CEIL", "Floor", "least", "GREATEST", "concat", "(", ")", ",", "+",
-    "-", "*", "/", " ", "\t", ".", "'", "e", "_",
-]  # fmt: skip
+    "1",
+    "2.5",
+    "0",
+    "'x'",
+    "''",
+    "event.code",
+    "event.timestamp",
+    "event.properties.a",
+    "event.properties.s",
+    "event.properties.missing",
+    "round",
+    "CEIL",
+    "Floor",
+    "least",
+    "GREATEST",
+    "concat",
+    "(",
+    ")",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    " ",
+    "\t",
+    ".",
+    "'",
+    "e",
+    "_",
+]
 
 
 @given(

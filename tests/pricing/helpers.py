@@ -46,6 +46,19 @@ def create_metric(api: Any, code: str = "api_calls") -> dict[str, Any]:
     return ok(api.post("/billable_metrics", {"billable_metric": body}))["billable_metric"]
 
 
+def create_plan(api: Any, code: str = "pro", **fields: Any) -> dict[str, Any]:
+    body = {
+        "name": code.title(),
+        "code": code,
+        "interval": "monthly",
+        "amount_cents": 1000,
+        "amount_currency": "EUR",
+        "pay_in_advance": False,
+        **fields,
+    }
+    return ok(api.post("/plans", {"plan": body}))["plan"]
+
+
 FIXED_COUPON = {
     "name": "Startup deal",
     "code": "startup",

@@ -18,6 +18,7 @@ from tests.pricing.helpers import (
     create_coupon,
     create_customer,
     create_metric,
+    create_plan,
     error,
     ok,
     validation,
@@ -244,6 +245,8 @@ def test_deleted_coupon_cannot_be_applied(api: Any) -> None:
 def test_overlapping_limited_coupons_are_refused(api: Any, runtime: Any) -> None:
     create_metric(api, "api_calls")
     create_metric(api, "storage")
+    create_plan(api, "pro")
+    create_plan(api, "team")
     create_coupon(api, code="a", applies_to={"billable_metric_codes": ["api_calls"]})
     create_coupon(api, code="b", applies_to={"billable_metric_codes": ["storage", "api_calls"]})
     create_coupon(api, code="c", applies_to={"billable_metric_codes": ["storage"]})

@@ -14,6 +14,7 @@ from tests.pricing.helpers import (
     create_coupon,
     create_customer,
     create_metric,
+    create_plan,
     error,
     ok,
     validation,
@@ -91,6 +92,8 @@ def test_limited_to_billable_metrics(api: Any, runtime: Any) -> None:
 
 
 def test_limited_to_plans_stores_the_codes(api: Any) -> None:
+    create_plan(api, "startup_plan")
+    create_plan(api, "pro")
     created = create_coupon(
         api, applies_to={"plan_codes": ["startup_plan", "pro"], "billable_metric_codes": []}
     )
@@ -113,8 +116,27 @@ def test_unknown_billable_metric_is_404(api: Any, runtime: Any) -> None:
     assert counts(runtime)["coupons"] == 0
 
 
+def test_unknown_plan_is_404(api: Any, runtime: Any) -> None:
+    create_plan(api, "pro")
+    r = api.post("/coupons", {"coupon": {**FIXED_COUPON, "applies_to": {"plan_codes": ["pro", "x"]}}})
+    assert r.status_code == 404
+    assert r.json() == error(404, "plans_not_found")
+    assert counts(runtime)["coupons"] == 0
+
+
+def test_plan_targets_follow_the_plan(api: Any) -> None:
+    create_plan(api, "pro")
+    create_plan(api, "team")
+    create_coupon(api, applies_to={"plan_codes": ["pro", "team"]})
+    ok(api.put("/plans/pro", {"plan": {"code": "pro_2024"}}))
+    assert ok(api.get("/coupons/startup"))["coupon"]["plan_codes"] == ["pro_2024", "team"]
+    ok(api.delete("/plans/team"))
+    assert ok(api.get("/coupons/startup"))["coupon"]["plan_codes"] == ["pro_2024", "team"]
+
+
 def test_both_limitation_kinds_are_refused(api: Any, runtime: Any) -> None:
     create_metric(api, "api_calls")
+    create_plan(api, "pro")
     limits = {"plan_codes": ["pro"], "billable_metric_codes": ["api_calls"]}
     r = api.post("/coupons", {"coupon": {**FIXED_COUPON, "applies_to": limits}})
     assert r.status_code == 405
@@ -277,6 +299,7 @@ def test_update_refusals_store_nothing(api: Any) -> None:
 
 def test_update_switches_limitation_kind(api: Any, runtime: Any) -> None:
     create_metric(api, "api_calls")
+    create_plan(api, "pro")
     created = create_coupon(api, applies_to={"billable_metric_codes": ["api_calls"]})
     r = api.put("/coupons/startup", {"coupon": {"name": "Renamed"}})
     assert ok(r)["coupon"]["billable_metric_codes"] == ["api_calls"]

@@ -14,6 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from billow.customers.serializers import customer_payload
+from billow.metering.serializers import billable_metric_payload
+from billow.pricing.plans.serializers import plan_deleted_webhook_payload, plan_webhook_payload
+
 Serializer = Callable[[Session, Any], dict[str, Any]]
 
 
@@ -36,9 +40,9 @@ def _entries() -> list[WebhookType]:
         # Alerts
         W("alert.triggered", "triggered_alert"),
         # Billable metrics
-        W("billable_metric.created", "billable_metric"),
-        W("billable_metric.updated", "billable_metric"),
-        W("billable_metric.deleted", "billable_metric"),
+        W("billable_metric.created", "billable_metric", billable_metric_payload),
+        W("billable_metric.updated", "billable_metric", billable_metric_payload),
+        W("billable_metric.deleted", "billable_metric", billable_metric_payload),
         # Credit notes and refunds
         W("credit_note.created", "credit_note"),
         W("credit_note.generated", "credit_note"),
@@ -48,8 +52,8 @@ def _entries() -> list[WebhookType]:
             wire_name="credit_note.refund_failure",
         ),
         # Customers
-        W("customer.created", "customer"),
-        W("customer.updated", "customer"),
+        W("customer.created", "customer", customer_payload),
+        W("customer.updated", "customer", customer_payload),
         W("customer.payment_provider_created", "customer"),
         W("customer.payment_provider_error", "payment_provider_customer_error"),
         W("customer.checkout_url_generated", "payment_provider_customer_checkout_url"),
@@ -96,9 +100,9 @@ def _entries() -> list[WebhookType]:
         W("payment_request.payment_status_updated", "payment_request"),
         W("payment_request.payment_failure", "payment_provider_payment_request_payment_error"),
         # Plans
-        W("plan.created", "plan"),
-        W("plan.updated", "plan"),
-        W("plan.deleted", "plan"),
+        W("plan.created", "plan", plan_webhook_payload),
+        W("plan.updated", "plan", plan_webhook_payload),
+        W("plan.deleted", "plan", plan_deleted_webhook_payload),
         # Subscriptions
         W("subscription.started", "subscription"),
         W("subscription.updated", "subscription"),

@@ -66,8 +66,8 @@ class Coupon(IdMixin, TimestampsMixin, Base):
 class CouponTarget(IdMixin, TimestampsMixin, Base):
     """One plan or billable metric a coupon is limited to (soft-deleted with the coupon).
 
-    Plans are referenced by ``plan_code`` until the plans package exists; it then adds a
-    ``plan_id`` (Lago keys targets by plan id and shows the codes of parent plans).
+    A plan target keys the (parent) plan by ``plan_id``, as Lago does, and keeps the code it was
+    given in ``plan_code``.
     """
 
     __tablename__ = "coupon_targets"
@@ -79,6 +79,7 @@ class CouponTarget(IdMixin, TimestampsMixin, Base):
         Uuid, ForeignKey("coupons.id", ondelete="CASCADE"), nullable=False, index=True
     )
     plan_code: Mapped[str | None] = mapped_column(Text)
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("plans.id"), index=True)
     billable_metric_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("billable_metrics.id", ondelete="CASCADE"), index=True
     )

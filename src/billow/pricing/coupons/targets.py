@@ -1,10 +1,8 @@
-"""What a coupon is limited to (``applies_to``): plans (by code, for now) or billable metrics.
+"""What a coupon is limited to (``applies_to``): plans or billable metrics.
 
 Billable metric codes resolve to live metrics of the organization (404
-``billable_metrics_not_found`` for any unknown). Plans do not exist yet: plan codes are stored as
-given and ``missing_plan_codes`` reports none missing. When the plans package lands it must (1)
-make ``missing_plan_codes`` answer the unknown codes (→ 404 ``plans_not_found``, as Lago), and
-(2) give ``CouponTarget`` a ``plan_id`` (Lago keys targets by plan and lists parent plans' codes).
+``billable_metrics_not_found`` for any unknown), plan codes to live parent plans (404
+``plans_not_found``). Targets key plans by ``plan_id`` (as Lago) and list their current codes.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from billow.db.context import Ctx
 from billow.metering.models import BillableMetric
 from billow.pricing import casting
 from billow.pricing.coupons.models import Coupon, CouponTarget
+from billow.pricing.plans.lookup import plan_codes_by_ids, plans_by_codes
 
 
 @dataclass
@@ -49,8 +48,9 @@ def read_limitations(raw: Any) -> Limitations:
 
 
 def missing_plan_codes(ctx: Ctx, codes: Sequence[str]) -> list[str]:
-    """Hook for the plans package: the codes that name no plan of the organization (none yet)."""
-    return []
+    """The codes that name no live parent plan of the organization."""
+    found = plans_by_codes(ctx, codes)
+    return [c for c in codes if c not in found]
 
 
 def resolve(ctx: Ctx, limits: Limitations) -> None:
@@ -93,14 +93,17 @@ def target_kinds(session: Session, coupon: Coupon) -> tuple[bool, bool]:
 
 
 def replace_plan_targets(ctx: Ctx, coupon: Coupon, codes: Sequence[str]) -> None:
-    _replace(ctx, coupon, "plan_code", list(codes))
+    plans = plans_by_codes(ctx, codes)
+    _replace(ctx, coupon, "plan_code", list(codes), {c: {"plan_id": p.id} for c, p in plans.items()})
 
 
 def replace_metric_targets(ctx: Ctx, coupon: Coupon, metric_ids: Sequence[uuid.UUID]) -> None:
     _replace(ctx, coupon, "billable_metric_id", list(metric_ids))
 
 
-def _replace(ctx: Ctx, coupon: Coupon, column: str, wanted: list[Any]) -> None:
+def _replace(
+    ctx: Ctx, coupon: Coupon, column: str, wanted: list[Any], extra: dict[Any, dict[str, Any]] | None = None
+) -> None:
     """Keep the targets still wanted, soft-delete the others, add the new ones in order."""
     now = ctx.now()
     current = [t for t in _live_targets(ctx.session, coupon.id) if getattr(t, column) is not None]
@@ -119,7 +122,7 @@ def _replace(ctx: Ctx, coupon: Coupon, column: str, wanted: list[Any]) -> None:
                     coupon_id=coupon.id,
                     created_at=now,
                     updated_at=now,
-                    **{column: value},
+                    **{column: value, **(extra or {}).get(value, {})},
                 )
             )
     ctx.session.flush()
@@ -145,7 +148,7 @@ def codes_by_coupon(session: Session, coupon_ids: Iterable[uuid.UUID]) -> dict[u
     metrics: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
     if ids:
         rows = session.execute(
-            select(CouponTarget.coupon_id, CouponTarget.plan_code, BillableMetric.code)
+            select(CouponTarget.coupon_id, CouponTarget.plan_id, CouponTarget.plan_code, BillableMetric.code)
             .outerjoin(
                 BillableMetric,
                 (BillableMetric.id == CouponTarget.billable_metric_id) & BillableMetric.deleted_at.is_(None),
@@ -153,8 +156,12 @@ def codes_by_coupon(session: Session, coupon_ids: Iterable[uuid.UUID]) -> dict[u
             .where(CouponTarget.coupon_id.in_(ids), CouponTarget.deleted_at.is_(None))
             .order_by(CouponTarget.created_at, CouponTarget.id)
         ).all()
-        for coupon_id, plan_code, metric_code in rows:
-            if plan_code is not None:
+        live_codes = plan_codes_by_ids(session, [r[1] for r in rows if r[1] is not None])
+        for coupon_id, plan_id, plan_code, metric_code in rows:
+            if plan_id is not None:
+                if plan_id in live_codes:
+                    plans[coupon_id].append(live_codes[plan_id])
+            elif plan_code is not None:
                 plans[coupon_id].append(plan_code)
             elif metric_code is not None:
                 metrics[coupon_id].append(metric_code)

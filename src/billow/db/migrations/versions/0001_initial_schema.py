@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 20:57:03.816966
+Create Date: 2026-11-26 21:37:40.971070
 """
 
 from __future__ import annotations
@@ -34,6 +34,34 @@ def upgrade() -> None:
         sa.Column("meta", billow.db.types.JsonDoc(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_deployment_secrets")),
     )
+    op.create_table(
+        "events",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("external_subscription_id", sa.Text(), nullable=True),
+        sa.Column("transaction_id", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("timestamp", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("properties", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("precise_total_amount_cents", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("value", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("value_text", sa.Text(), nullable=True),
+        sa.Column("value_field", sa.Text(), nullable=True),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+    )
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_events_org_subscription_code_timestamp",
+            ["organization_id", "external_subscription_id", "code", "timestamp"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "uq_events_org_transaction_subscription",
+            ["organization_id", "transaction_id", "external_subscription_id"],
+            unique=True,
+        )
+
     op.create_table(
         "jobs",
         sa.Column(
@@ -75,6 +103,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_state")),
     )
     op.create_table(
+        "add_ons",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("invoice_display_name", sa.Text(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_add_ons_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_add_ons")),
+    )
+    with op.batch_alter_table("add_ons", schema=None) as batch_op:
+        batch_op.create_index("ix_add_ons_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "uq_add_ons_org_code",
+            ["organization_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+
+    op.create_table(
         "api_keys",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
@@ -94,6 +153,40 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_organization_id"), ["organization_id"], unique=False)
+
+    op.create_table(
+        "billable_metrics",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("code", sa.String(length=255), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("aggregation_type", sa.String(length=32), nullable=False),
+        sa.Column("field_name", sa.String(length=255), nullable=True),
+        sa.Column("weighted_interval", sa.String(length=16), nullable=True),
+        sa.Column("recurring", sa.Boolean(), nullable=False),
+        sa.Column("rounding_function", sa.String(length=8), nullable=True),
+        sa.Column("rounding_precision", sa.Integer(), nullable=True),
+        sa.Column("expression", sa.Text(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_billable_metrics_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billable_metrics")),
+    )
+    with op.batch_alter_table("billable_metrics", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_billable_metrics_org_code",
+            ["organization_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.create_table(
         "billing_entities",
@@ -136,6 +229,146 @@ def upgrade() -> None:
         batch_op.create_index("uq_billing_entities_org_code", ["organization_id", "code"], unique=True)
 
     op.create_table(
+        "coupons",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("coupon_type", sa.String(length=16), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("amount_currency", sa.String(length=3), nullable=True),
+        sa.Column("percentage_rate", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("frequency", sa.String(length=16), nullable=False),
+        sa.Column("frequency_duration", sa.Integer(), nullable=True),
+        sa.Column("expiration", sa.String(length=16), nullable=False),
+        sa.Column("expiration_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reusable", sa.Boolean(), nullable=False),
+        sa.Column("limited_plans", sa.Boolean(), nullable=False),
+        sa.Column("limited_billable_metrics", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("terminated_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_coupons_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coupons")),
+    )
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_coupons_organization_id"), ["organization_id"], unique=False)
+        batch_op.create_index("ix_coupons_status_expiration_at", ["status", "expiration_at"], unique=False)
+        batch_op.create_index(
+            "uq_coupons_org_code",
+            ["organization_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+
+    op.create_table(
+        "plans",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("invoice_display_name", sa.Text(), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("interval", sa.String(length=16), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("pay_in_advance", sa.Boolean(), nullable=False),
+        sa.Column("trial_period", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("bill_charges_monthly", sa.Boolean(), nullable=True),
+        sa.Column("bill_fixed_charges_monthly", sa.Boolean(), nullable=True),
+        sa.Column("pending_deletion", sa.Boolean(), nullable=False),
+        sa.Column("metadata", billow.db.types.JsonDoc(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_plans_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["plans.id"], name=op.f("fk_plans_parent_id_plans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
+    )
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.create_index("ix_plans_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_plans_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(
+            "uq_plans_org_code",
+            ["organization_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        )
+
+    op.create_table(
+        "pricing_units",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("short_name", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_pricing_units_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pricing_units")),
+    )
+    with op.batch_alter_table("pricing_units", schema=None) as batch_op:
+        batch_op.create_index("ix_pricing_units_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "uq_pricing_units_org_code",
+            ["organization_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+
+    op.create_table(
+        "taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_taxes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_taxes")),
+    )
+    with op.batch_alter_table("taxes", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_taxes_org_code",
+            ["organization_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+
+    op.create_table(
         "webhook_endpoints",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column("webhook_url", sa.String(length=2048), nullable=False),
@@ -155,6 +388,396 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
         batch_op.create_index("uq_webhook_endpoints_org_url", ["organization_id", "webhook_url"], unique=True)
+
+    op.create_table(
+        "add_on_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("add_on_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["add_on_id"], ["add_ons.id"], name=op.f("fk_add_on_taxes_add_on_id_add_ons"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_add_on_taxes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tax_id"], ["taxes.id"], name=op.f("fk_add_on_taxes_tax_id_taxes"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_add_on_taxes")),
+    )
+    with op.batch_alter_table("add_on_taxes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_add_on_taxes_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_add_on_taxes_tax_id"), ["tax_id"], unique=False)
+        batch_op.create_index("uq_add_on_taxes_add_on_tax", ["add_on_id", "tax_id"], unique=True)
+
+    op.create_table(
+        "billable_metric_filters",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("billable_metric_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("values", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billable_metric_id"],
+            ["billable_metrics.id"],
+            name=op.f("fk_billable_metric_filters_billable_metric_id_billable_metrics"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billable_metric_filters")),
+    )
+    with op.batch_alter_table("billable_metric_filters", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_billable_metric_filters_billable_metric_id"), ["billable_metric_id"], unique=False
+        )
+
+    op.create_table(
+        "billing_entity_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("billing_entity_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billing_entity_id"],
+            ["billing_entities.id"],
+            name=op.f("fk_billing_entity_taxes_billing_entity_id_billing_entities"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_billing_entity_taxes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tax_id"], ["taxes.id"], name=op.f("fk_billing_entity_taxes_tax_id_taxes"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_entity_taxes")),
+    )
+    with op.batch_alter_table("billing_entity_taxes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_billing_entity_taxes_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_billing_entity_taxes_tax_id"), ["tax_id"], unique=False)
+        batch_op.create_index(
+            "uq_billing_entity_taxes_entity_tax", ["billing_entity_id", "tax_id"], unique=True
+        )
+
+    op.create_table(
+        "charges",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("billable_metric_id", sa.Uuid(), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("invoice_display_name", sa.Text(), nullable=True),
+        sa.Column("charge_model", sa.String(length=32), nullable=False),
+        sa.Column("properties", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("pay_in_advance", sa.Boolean(), nullable=False),
+        sa.Column("prorated", sa.Boolean(), nullable=False),
+        sa.Column("invoiceable", sa.Boolean(), nullable=False),
+        sa.Column("regroup_paid_fees", sa.String(length=16), nullable=True),
+        sa.Column("min_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("accepts_target_wallet", sa.Boolean(), nullable=False),
+        sa.Column("pricing_unit_id", sa.Uuid(), nullable=True),
+        sa.Column("pricing_unit_conversion_rate", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billable_metric_id"],
+            ["billable_metrics.id"],
+            name=op.f("fk_charges_billable_metric_id_billable_metrics"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_charges_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["charges.id"], name=op.f("fk_charges_parent_id_charges")),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_charges_plan_id_plans")),
+        sa.ForeignKeyConstraint(
+            ["pricing_unit_id"], ["pricing_units.id"], name=op.f("fk_charges_pricing_unit_id_pricing_units")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_charges")),
+    )
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_charges_billable_metric_id"), ["billable_metric_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_charges_organization_id"), ["organization_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_charges_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_charges_plan_id"), ["plan_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_charges_pricing_unit_id"), ["pricing_unit_id"], unique=False)
+        batch_op.create_index(
+            "uq_charges_plan_code",
+            ["plan_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        )
+
+    op.create_table(
+        "commitments",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("invoice_display_name", sa.Text(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_commitments_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_commitments_plan_id_plans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_commitments")),
+    )
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_commitments_organization_id"), ["organization_id"], unique=False)
+        batch_op.create_index("uq_commitments_plan", ["plan_id"], unique=True)
+
+    op.create_table(
+        "coupon_targets",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("coupon_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_code", sa.Text(), nullable=True),
+        sa.Column("plan_id", sa.Uuid(), nullable=True),
+        sa.Column("billable_metric_id", sa.Uuid(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billable_metric_id"],
+            ["billable_metrics.id"],
+            name=op.f("fk_coupon_targets_billable_metric_id_billable_metrics"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["coupon_id"],
+            ["coupons.id"],
+            name=op.f("fk_coupon_targets_coupon_id_coupons"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_coupon_targets_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_coupon_targets_plan_id_plans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coupon_targets")),
+    )
+    with op.batch_alter_table("coupon_targets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_coupon_targets_billable_metric_id"), ["billable_metric_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_coupon_targets_coupon_id"), ["coupon_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_coupon_targets_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_coupon_targets_plan_id"), ["plan_id"], unique=False)
+
+    op.create_table(
+        "customers",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("billing_entity_id", sa.Uuid(), nullable=False),
+        sa.Column("external_id", sa.Text(), nullable=False),
+        sa.Column("sequential_id", sa.Integer(), nullable=False),
+        sa.Column("slug", sa.String(length=255), nullable=False),
+        sa.Column("account_type", sa.String(length=16), nullable=False),
+        sa.Column("customer_type", sa.String(length=16), nullable=True),
+        sa.Column("name", sa.Text(), nullable=True),
+        sa.Column("firstname", sa.Text(), nullable=True),
+        sa.Column("lastname", sa.Text(), nullable=True),
+        sa.Column("legal_name", sa.Text(), nullable=True),
+        sa.Column("legal_number", sa.Text(), nullable=True),
+        sa.Column("tax_identification_number", sa.Text(), nullable=True),
+        sa.Column("email", sa.Text(), nullable=True),
+        sa.Column("phone", sa.Text(), nullable=True),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("logo_url", sa.Text(), nullable=True),
+        sa.Column("external_salesforce_id", sa.Text(), nullable=True),
+        sa.Column("address_line1", sa.Text(), nullable=True),
+        sa.Column("address_line2", sa.Text(), nullable=True),
+        sa.Column("city", sa.Text(), nullable=True),
+        sa.Column("state", sa.Text(), nullable=True),
+        sa.Column("zipcode", sa.Text(), nullable=True),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("shipping_address_line1", sa.Text(), nullable=True),
+        sa.Column("shipping_address_line2", sa.Text(), nullable=True),
+        sa.Column("shipping_city", sa.Text(), nullable=True),
+        sa.Column("shipping_state", sa.Text(), nullable=True),
+        sa.Column("shipping_zipcode", sa.Text(), nullable=True),
+        sa.Column("shipping_country", sa.String(length=2), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("document_locale", sa.String(length=16), nullable=True),
+        sa.Column("net_payment_term", sa.Integer(), nullable=True),
+        sa.Column("invoice_grace_period", sa.Integer(), nullable=True),
+        sa.Column("finalize_zero_amount_invoice", sa.String(length=16), nullable=False),
+        sa.Column("skip_invoice_custom_sections", sa.Boolean(), nullable=False),
+        sa.Column("subscription_invoice_issuing_date_anchor", sa.String(length=32), nullable=True),
+        sa.Column("subscription_invoice_issuing_date_adjustment", sa.String(length=32), nullable=True),
+        sa.Column("payment_provider", sa.String(length=32), nullable=True),
+        sa.Column("payment_provider_code", sa.Text(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billing_entity_id"],
+            ["billing_entities.id"],
+            name=op.f("fk_customers_billing_entity_id_billing_entities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_customers_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
+    )
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customers_billing_entity_id"), ["billing_entity_id"], unique=False
+        )
+        batch_op.create_index("ix_customers_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "uq_customers_org_external_id",
+            ["organization_id", "external_id"],
+            unique=True,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.create_index(
+            "uq_customers_org_sequential_id", ["organization_id", "sequential_id"], unique=True
+        )
+
+    op.create_table(
+        "fixed_charges",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("add_on_id", sa.Uuid(), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("code", sa.Text(), nullable=False),
+        sa.Column("invoice_display_name", sa.Text(), nullable=True),
+        sa.Column("charge_model", sa.String(length=16), nullable=False),
+        sa.Column("properties", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("pay_in_advance", sa.Boolean(), nullable=False),
+        sa.Column("prorated", sa.Boolean(), nullable=False),
+        sa.Column("units", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["add_on_id"], ["add_ons.id"], name=op.f("fk_fixed_charges_add_on_id_add_ons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_fixed_charges_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["fixed_charges.id"], name=op.f("fk_fixed_charges_parent_id_fixed_charges")
+        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_fixed_charges_plan_id_plans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fixed_charges")),
+    )
+    with op.batch_alter_table("fixed_charges", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_fixed_charges_add_on_id"), ["add_on_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_fixed_charges_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_fixed_charges_parent_id"), ["parent_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_fixed_charges_plan_id"), ["plan_id"], unique=False)
+        batch_op.create_index(
+            "uq_fixed_charges_plan_code",
+            ["plan_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        )
+
+    op.create_table(
+        "plan_item_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("owner_type", sa.String(length=16), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_plan_item_taxes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tax_id"], ["taxes.id"], name=op.f("fk_plan_item_taxes_tax_id_taxes"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_item_taxes")),
+    )
+    with op.batch_alter_table("plan_item_taxes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_plan_item_taxes_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index("ix_plan_item_taxes_owner", ["owner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_plan_item_taxes_tax_id"), ["tax_id"], unique=False)
+        batch_op.create_index(
+            "uq_plan_item_taxes_owner_tax", ["owner_type", "owner_id", "tax_id"], unique=True
+        )
+
+    op.create_table(
+        "usage_thresholds",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("threshold_display_name", sa.Text(), nullable=True),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("recurring", sa.Boolean(), nullable=False),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_usage_thresholds_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_usage_thresholds_plan_id_plans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_thresholds")),
+    )
+    with op.batch_alter_table("usage_thresholds", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_usage_thresholds_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_usage_thresholds_plan_live",
+            ["plan_id"],
+            unique=False,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
 
     op.create_table(
         "webhooks",
@@ -188,6 +811,107 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "applied_coupons",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("coupon_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("amount_currency", sa.String(length=3), nullable=True),
+        sa.Column("percentage_rate", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("frequency", sa.String(length=16), nullable=False),
+        sa.Column("frequency_duration", sa.Integer(), nullable=True),
+        sa.Column("frequency_duration_remaining", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("terminated_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["coupon_id"],
+            ["coupons.id"],
+            name=op.f("fk_applied_coupons_coupon_id_coupons"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_applied_coupons_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_applied_coupons_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_applied_coupons")),
+    )
+    with op.batch_alter_table("applied_coupons", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_applied_coupons_coupon_id"), ["coupon_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_applied_coupons_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(
+            "ix_applied_coupons_org_created", ["organization_id", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "charge_filters",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("charge_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_display_name", sa.Text(), nullable=True),
+        sa.Column("properties", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("values", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["charge_id"], ["charges.id"], name=op.f("fk_charge_filters_charge_id_charges")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_charge_filters_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_charge_filters")),
+    )
+    with op.batch_alter_table("charge_filters", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_charge_filters_charge_id"), ["charge_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_charge_filters_organization_id"), ["organization_id"], unique=False
+        )
+
+    op.create_table(
+        "customer_metadata",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("display_in_invoice", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_metadata_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_customer_metadata_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_metadata")),
+    )
+    with op.batch_alter_table("customer_metadata", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_metadata_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index("uq_customer_metadata_customer_key", ["customer_id", "key"], unique=True)
+
+    op.create_table(
         "webhook_attempts",
         sa.Column("webhook_id", sa.Uuid(), nullable=False),
         sa.Column("attempted_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -218,23 +942,173 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webhook_attempts_webhook_id"))
 
     op.drop_table("webhook_attempts")
+    with op.batch_alter_table("customer_metadata", schema=None) as batch_op:
+        batch_op.drop_index("uq_customer_metadata_customer_key")
+        batch_op.drop_index(batch_op.f("ix_customer_metadata_organization_id"))
+
+    op.drop_table("customer_metadata")
+    with op.batch_alter_table("charge_filters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_charge_filters_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_charge_filters_charge_id"))
+
+    op.drop_table("charge_filters")
+    with op.batch_alter_table("applied_coupons", schema=None) as batch_op:
+        batch_op.drop_index("ix_applied_coupons_org_created")
+        batch_op.drop_index(batch_op.f("ix_applied_coupons_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_applied_coupons_coupon_id"))
+
+    op.drop_table("applied_coupons")
     with op.batch_alter_table("webhooks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhooks_webhook_endpoint_id"))
         batch_op.drop_index("ix_webhooks_org_created")
 
     op.drop_table("webhooks")
+    with op.batch_alter_table("usage_thresholds", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_usage_thresholds_plan_live",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_usage_thresholds_organization_id"))
+
+    op.drop_table("usage_thresholds")
+    with op.batch_alter_table("plan_item_taxes", schema=None) as batch_op:
+        batch_op.drop_index("uq_plan_item_taxes_owner_tax")
+        batch_op.drop_index(batch_op.f("ix_plan_item_taxes_tax_id"))
+        batch_op.drop_index("ix_plan_item_taxes_owner")
+        batch_op.drop_index(batch_op.f("ix_plan_item_taxes_organization_id"))
+
+    op.drop_table("plan_item_taxes")
+    with op.batch_alter_table("fixed_charges", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_fixed_charges_plan_code",
+            postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_fixed_charges_plan_id"))
+        batch_op.drop_index(batch_op.f("ix_fixed_charges_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_fixed_charges_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_fixed_charges_add_on_id"))
+
+    op.drop_table("fixed_charges")
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("uq_customers_org_sequential_id")
+        batch_op.drop_index(
+            "uq_customers_org_external_id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index("ix_customers_org_created")
+        batch_op.drop_index(batch_op.f("ix_customers_billing_entity_id"))
+
+    op.drop_table("customers")
+    with op.batch_alter_table("coupon_targets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_coupon_targets_plan_id"))
+        batch_op.drop_index(batch_op.f("ix_coupon_targets_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_coupon_targets_coupon_id"))
+        batch_op.drop_index(batch_op.f("ix_coupon_targets_billable_metric_id"))
+
+    op.drop_table("coupon_targets")
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.drop_index("uq_commitments_plan")
+        batch_op.drop_index(batch_op.f("ix_commitments_organization_id"))
+
+    op.drop_table("commitments")
+    with op.batch_alter_table("charges", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_charges_plan_code",
+            postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_charges_pricing_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_charges_plan_id"))
+        batch_op.drop_index(batch_op.f("ix_charges_parent_id"))
+        batch_op.drop_index(batch_op.f("ix_charges_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_charges_billable_metric_id"))
+
+    op.drop_table("charges")
+    with op.batch_alter_table("billing_entity_taxes", schema=None) as batch_op:
+        batch_op.drop_index("uq_billing_entity_taxes_entity_tax")
+        batch_op.drop_index(batch_op.f("ix_billing_entity_taxes_tax_id"))
+        batch_op.drop_index(batch_op.f("ix_billing_entity_taxes_organization_id"))
+
+    op.drop_table("billing_entity_taxes")
+    with op.batch_alter_table("billable_metric_filters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_billable_metric_filters_billable_metric_id"))
+
+    op.drop_table("billable_metric_filters")
+    with op.batch_alter_table("add_on_taxes", schema=None) as batch_op:
+        batch_op.drop_index("uq_add_on_taxes_add_on_tax")
+        batch_op.drop_index(batch_op.f("ix_add_on_taxes_tax_id"))
+        batch_op.drop_index(batch_op.f("ix_add_on_taxes_organization_id"))
+
+    op.drop_table("add_on_taxes")
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
         batch_op.drop_index("uq_webhook_endpoints_org_url")
 
     op.drop_table("webhook_endpoints")
+    with op.batch_alter_table("taxes", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_taxes_org_code",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+
+    op.drop_table("taxes")
+    with op.batch_alter_table("pricing_units", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_pricing_units_org_code",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index("ix_pricing_units_org_created")
+
+    op.drop_table("pricing_units")
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_plans_org_code",
+            postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        )
+        batch_op.drop_index(batch_op.f("ix_plans_parent_id"))
+        batch_op.drop_index("ix_plans_org_created")
+
+    op.drop_table("plans")
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_coupons_org_code",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index("ix_coupons_status_expiration_at")
+        batch_op.drop_index(batch_op.f("ix_coupons_organization_id"))
+
+    op.drop_table("coupons")
     with op.batch_alter_table("billing_entities", schema=None) as batch_op:
         batch_op.drop_index("uq_billing_entities_org_code")
 
     op.drop_table("billing_entities")
+    with op.batch_alter_table("billable_metrics", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_billable_metrics_org_code",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+
+    op.drop_table("billable_metrics")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_keys_organization_id"))
 
     op.drop_table("api_keys")
+    with op.batch_alter_table("add_ons", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_add_ons_org_code",
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.drop_index("ix_add_ons_org_created")
+
+    op.drop_table("add_ons")
     op.drop_table("scheduler_state")
     op.drop_table("organizations")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
@@ -242,6 +1116,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_jobs_claim")
 
     op.drop_table("jobs")
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("uq_events_org_transaction_subscription")
+        batch_op.drop_index("ix_events_org_subscription_code_timestamp")
+
+    op.drop_table("events")
     op.drop_table("deployment_secrets")
     op.drop_table("clock_state")
     # ### end Alembic commands ###
