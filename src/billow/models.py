@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from billow.billing import models as _billing
 from billow.customers import models as _customers
 from billow.db.base import Base
 from billow.jobs import models as _jobs
@@ -12,12 +13,14 @@ from billow.pricing.coupons import models as _coupons
 from billow.pricing.plans import models as _plans
 from billow.pricing.pricing_units import models as _pricing_units
 from billow.pricing.taxes import models as _taxes
+from billow.subscriptions import models as _subscriptions
 from billow.webhooks import models as _webhooks
 
 metadata = Base.metadata
 
 __all__ = [
     "_add_ons",
+    "_billing",
     "_coupons",
     "_customers",
     "_jobs",
@@ -25,6 +28,7 @@ __all__ = [
     "_organizations",
     "_plans",
     "_pricing_units",
+    "_subscriptions",
     "_taxes",
     "_webhooks",
     "metadata",

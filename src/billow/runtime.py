@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 import structlog
 
+from billow.billing.jobs import billing_job_kinds, billing_tick_tasks
 from billow.core.clock import Clock, ManualClock, SystemClock, ensure_utc
 from billow.db.engine import Database
 from billow.db.migrate import upgrade
@@ -20,6 +21,7 @@ from billow.organizations.service import ensure_bootstrap_organization
 from billow.pricing.coupons.jobs import coupon_tick_tasks
 from billow.pricing.plans.jobs import plan_job_kinds
 from billow.settings import Settings
+from billow.subscriptions.jobs import subscription_job_kinds, subscription_tick_tasks
 from billow.webhooks.delivery import default_client_factory, delivery_job_kinds
 from billow.webhooks.signing import JwtSigner, load_or_create_private_key
 
@@ -30,12 +32,17 @@ CLOCK_STATE_NAME = "manual"
 
 def build_job_kinds(signer: JwtSigner, client_factory: Callable[[float], httpx.Client]) -> list[JobKind]:
     """Every job kind Billow runs. Add a domain's kinds here."""
-    return [*delivery_job_kinds(signer, client_factory), *plan_job_kinds()]
+    return [
+        *delivery_job_kinds(signer, client_factory),
+        *plan_job_kinds(),
+        *subscription_job_kinds(),
+        *billing_job_kinds(),
+    ]
 
 
 def build_tick_tasks() -> list[TickTask]:
     """Everything the hourly scheduler checks. Add a domain's tick tasks here."""
-    return [*coupon_tick_tasks()]
+    return [*coupon_tick_tasks(), *subscription_tick_tasks(), *billing_tick_tasks()]
 
 
 @dataclass

@@ -14,9 +14,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from billow.billing.fee_serializers import fee_webhook_payload
+from billow.billing.serializers import (
+    invoice_created_webhook_payload,
+    invoice_drafted_webhook_payload,
+    invoice_payment_status_webhook_payload,
+)
 from billow.customers.serializers import customer_payload
 from billow.metering.serializers import billable_metric_payload
 from billow.pricing.plans.serializers import plan_deleted_webhook_payload, plan_webhook_payload
+from billow.subscriptions.serializers import (
+    subscription_webhook_payload,
+    subscription_webhook_payload_with_entitlements,
+)
 
 Serializer = Callable[[Session, Any], dict[str, Any]]
 
@@ -74,18 +84,18 @@ def _entries() -> list[WebhookType]:
         W("feature.updated", "feature"),
         W("feature.deleted", "feature"),
         # Fees
-        W("fee.created", "fee"),
+        W("fee.created", "fee", fee_webhook_payload),
         W("fee.tax_provider_error", "tax_provider_fee_error"),
         # Invoices
-        W("invoice.created", "invoice"),
-        W("invoice.drafted", "invoice"),
+        W("invoice.created", "invoice", invoice_created_webhook_payload),
+        W("invoice.drafted", "invoice", invoice_drafted_webhook_payload),
         W("invoice.ready_to_finalize", "invoice"),
         W("invoice.one_off_created", "invoice"),
         W("invoice.paid_credit_added", "invoice"),
         W("invoice.generated", "invoice"),
         W("invoice.voided", "invoice"),
         W("invoice.deleted", "invoice"),
-        W("invoice.payment_status_updated", "invoice"),
+        W("invoice.payment_status_updated", "invoice", invoice_payment_status_webhook_payload),
         W("invoice.payment_overdue", "invoice"),
         W("invoice.payment_failure", "payment_provider_invoice_payment_error"),
         W("invoice.payment_dispute_lost", "payment_dispute_lost"),
@@ -104,13 +114,13 @@ def _entries() -> list[WebhookType]:
         W("plan.updated", "plan", plan_webhook_payload),
         W("plan.deleted", "plan", plan_deleted_webhook_payload),
         # Subscriptions
-        W("subscription.started", "subscription"),
-        W("subscription.updated", "subscription"),
-        W("subscription.terminated", "subscription"),
-        W("subscription.canceled", "subscription"),
+        W("subscription.started", "subscription", subscription_webhook_payload_with_entitlements),
+        W("subscription.updated", "subscription", subscription_webhook_payload_with_entitlements),
+        W("subscription.terminated", "subscription", subscription_webhook_payload),
+        W("subscription.canceled", "subscription", subscription_webhook_payload),
         W("subscription.incomplete", "subscription"),
-        W("subscription.termination_alert", "subscription"),
-        W("subscription.trial_ended", "subscription"),
+        W("subscription.termination_alert", "subscription", subscription_webhook_payload),
+        W("subscription.trial_ended", "subscription", subscription_webhook_payload),
         W("subscription.usage_threshold_reached", "subscription"),
         # Wallets and prepaid credits
         W("wallet.created", "wallet"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 21:37:40.971070
+Create Date: 2026-11-26 21:56:04.276539
 """
 
 from __future__ import annotations
@@ -912,6 +912,159 @@ def upgrade() -> None:
         batch_op.create_index("uq_customer_metadata_customer_key", ["customer_id", "key"], unique=True)
 
     op.create_table(
+        "invoices",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("billing_entity_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_type", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("payment_status", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("number", sa.String(length=64), nullable=False),
+        sa.Column("sequential_id", sa.Integer(), nullable=True),
+        sa.Column("billing_entity_sequential_id", sa.Integer(), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("issuing_date", sa.Date(), nullable=False),
+        sa.Column("payment_due_date", sa.Date(), nullable=False),
+        sa.Column("expected_finalization_date", sa.Date(), nullable=True),
+        sa.Column("net_payment_term", sa.Integer(), nullable=False),
+        sa.Column("payment_overdue", sa.Boolean(), nullable=False),
+        sa.Column("version_number", sa.Integer(), nullable=False),
+        sa.Column("self_billed", sa.Boolean(), nullable=False),
+        sa.Column("ready_to_be_refreshed", sa.Boolean(), nullable=False),
+        sa.Column("skip_charges", sa.Boolean(), nullable=False),
+        sa.Column("fees_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("coupons_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("progressive_billing_credit_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("sub_total_excluding_taxes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("taxes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("taxes_rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("sub_total_including_taxes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("credit_notes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("prepaid_credit_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("prepaid_granted_credit_amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("prepaid_purchased_credit_amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("total_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("total_paid_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("finalized_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("voided_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("payment_dispute_lost_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("voided_invoice_id", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billing_entity_id"],
+            ["billing_entities.id"],
+            name=op.f("fk_invoices_billing_entity_id_billing_entities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_invoices_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_invoices_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["voided_invoice_id"], ["invoices.id"], name=op.f("fk_invoices_voided_invoice_id_invoices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
+    )
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invoices_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index("ix_invoices_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index("ix_invoices_org_status", ["organization_id", "status"], unique=False)
+        batch_op.create_index(
+            "uq_invoices_customer_sequence",
+            ["customer_id", "billing_entity_id", "sequential_id"],
+            unique=True,
+            postgresql_where=sa.text("sequential_id IS NOT NULL"),
+            sqlite_where=sa.text("sequential_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_invoices_entity_sequence",
+            ["billing_entity_id", "billing_entity_sequential_id"],
+            unique=True,
+            postgresql_where=sa.text("billing_entity_sequential_id IS NOT NULL"),
+            sqlite_where=sa.text("billing_entity_sequential_id IS NOT NULL"),
+        )
+
+    op.create_table(
+        "subscriptions",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("billing_entity_id", sa.Uuid(), nullable=True),
+        sa.Column("previous_subscription_id", sa.Uuid(), nullable=True),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("billing_time", sa.String(length=16), nullable=False),
+        sa.Column("subscription_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("activated_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("trial_ended_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ending_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("terminated_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("canceled_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("termination_reason", sa.String(length=16), nullable=True),
+        sa.Column("on_termination_credit_note", sa.String(length=16), nullable=True),
+        sa.Column("on_termination_invoice", sa.String(length=16), nullable=False),
+        sa.Column("consolidate_invoice", sa.Boolean(), nullable=False),
+        sa.Column("progressive_billing_disabled", sa.Boolean(), nullable=False),
+        sa.Column("purchase_order_number", sa.String(length=255), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billing_entity_id"],
+            ["billing_entities.id"],
+            name=op.f("fk_subscriptions_billing_entity_id_billing_entities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_subscriptions_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_subscriptions_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_subscriptions_plan_id_plans")),
+        sa.ForeignKeyConstraint(
+            ["previous_subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_subscriptions_previous_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriptions")),
+    )
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_subscriptions_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(
+            "ix_subscriptions_org_external_id", ["organization_id", "external_id"], unique=False
+        )
+        batch_op.create_index("ix_subscriptions_org_status", ["organization_id", "status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_subscriptions_plan_id"), ["plan_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_subscriptions_previous_subscription_id"),
+            ["previous_subscription_id"],
+            unique=False,
+        )
+        batch_op.create_index("ix_subscriptions_status_ending_at", ["status", "ending_at"], unique=False)
+        batch_op.create_index(
+            "ix_subscriptions_status_subscription_at", ["status", "subscription_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_subscriptions_active_external_id",
+            ["organization_id", "external_id"],
+            unique=True,
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        )
+
+    op.create_table(
         "webhook_attempts",
         sa.Column("webhook_id", sa.Uuid(), nullable=False),
         sa.Column("attempted_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -933,15 +1086,298 @@ def upgrade() -> None:
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_webhook_attempts_webhook_id"), ["webhook_id"], unique=False)
 
+    op.create_table(
+        "credits",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("applied_coupon_id", sa.Uuid(), nullable=True),
+        sa.Column("credit_note_id", sa.Uuid(), nullable=True),
+        sa.Column("progressive_billing_invoice_id", sa.Uuid(), nullable=True),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("before_taxes", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_credits_invoice_id_invoices"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["progressive_billing_invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_credits_progressive_billing_invoice_id_invoices"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credits")),
+    )
+    with op.batch_alter_table("credits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_credits_applied_coupon_id"), ["applied_coupon_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_credits_credit_note_id"), ["credit_note_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_credits_invoice_id"), ["invoice_id"], unique=False)
+
+    op.create_table(
+        "fees",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=True),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("subscription_id", sa.Uuid(), nullable=True),
+        sa.Column("charge_id", sa.Uuid(), nullable=True),
+        sa.Column("charge_filter_id", sa.Uuid(), nullable=True),
+        sa.Column("fixed_charge_id", sa.Uuid(), nullable=True),
+        sa.Column("add_on_id", sa.Uuid(), nullable=True),
+        sa.Column("billable_metric_id", sa.Uuid(), nullable=True),
+        sa.Column("true_up_parent_fee_id", sa.Uuid(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
+        sa.Column("fee_type", sa.String(length=16), nullable=False),
+        sa.Column("invoiceable", sa.Boolean(), nullable=False),
+        sa.Column("pay_in_advance", sa.Boolean(), nullable=False),
+        sa.Column("invoice_display_name", sa.String(length=255), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("grouped_by", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("unit_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_unit_amount", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("units", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("total_aggregated_units", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("events_count", sa.Integer(), nullable=True),
+        sa.Column("amount_details", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("properties", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("pricing_unit_details", billow.db.types.JsonDoc(), nullable=True),
+        sa.Column("precise_coupons_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("precise_credit_notes_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("taxes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("taxes_precise_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("taxes_rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("payment_status", sa.String(length=16), nullable=False),
+        sa.Column("succeeded_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("refunded_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pay_in_advance_event_id", sa.Uuid(), nullable=True),
+        sa.Column("pay_in_advance_event_transaction_id", sa.Text(), nullable=True),
+        sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_fees_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_fees_invoice_id_invoices"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"], ["subscriptions.id"], name=op.f("fk_fees_subscription_id_subscriptions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["true_up_parent_fee_id"], ["fees.id"], name=op.f("fk_fees_true_up_parent_fee_id_fees")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fees")),
+    )
+    with op.batch_alter_table("fees", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_fees_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index("ix_fees_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index("ix_fees_subscription", ["subscription_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "uq_fees_idempotency_key",
+            ["organization_id", "idempotency_key"],
+            unique=True,
+            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        )
+
+    op.create_table(
+        "invoice_applied_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=True),
+        sa.Column("tax_name", sa.String(length=255), nullable=False),
+        sa.Column("tax_code", sa.String(length=255), nullable=False),
+        sa.Column("tax_rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("tax_description", sa.Text(), nullable=True),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("fees_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("taxable_base_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_invoice_applied_taxes_invoice_id_invoices"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_applied_taxes")),
+    )
+    with op.batch_alter_table("invoice_applied_taxes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invoice_applied_taxes_invoice_id"), ["invoice_id"], unique=False)
+
+    op.create_table(
+        "invoice_metadata",
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_invoice_metadata_invoice_id_invoices"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_metadata")),
+    )
+    with op.batch_alter_table("invoice_metadata", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invoice_metadata_invoice_id"), ["invoice_id"], unique=False)
+
+    op.create_table(
+        "invoice_subscriptions",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("subscription_id", sa.Uuid(), nullable=False),
+        sa.Column("invoicing_reason", sa.String(length=32), nullable=False),
+        sa.Column("recurring", sa.Boolean(), nullable=False),
+        sa.Column("period_key", sa.String(length=255), nullable=False),
+        sa.Column("timestamp", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("from_datetime", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("to_datetime", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("charges_from_datetime", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("charges_to_datetime", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("fixed_charges_from_datetime", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("fixed_charges_to_datetime", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_invoice_subscriptions_invoice_id_invoices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_invoice_subscriptions_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_subscriptions")),
+    )
+    with op.batch_alter_table("invoice_subscriptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invoice_subscriptions_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_invoice_subscriptions_subscription_id"), ["subscription_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_invoice_subscriptions_recurring_period",
+            ["subscription_id", "period_key"],
+            unique=True,
+            postgresql_where=sa.text("recurring"),
+            sqlite_where=sa.text("recurring"),
+        )
+
+    op.create_table(
+        "fee_applied_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("fee_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=True),
+        sa.Column("tax_name", sa.String(length=255), nullable=False),
+        sa.Column("tax_code", sa.String(length=255), nullable=False),
+        sa.Column("tax_rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("tax_description", sa.Text(), nullable=True),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["fee_id"], ["fees.id"], name=op.f("fk_fee_applied_taxes_fee_id_fees"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_applied_taxes")),
+    )
+    with op.batch_alter_table("fee_applied_taxes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_fee_applied_taxes_fee_id"), ["fee_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("fee_applied_taxes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_fee_applied_taxes_fee_id"))
+
+    op.drop_table("fee_applied_taxes")
+    with op.batch_alter_table("invoice_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_invoice_subscriptions_recurring_period",
+            postgresql_where=sa.text("recurring"),
+            sqlite_where=sa.text("recurring"),
+        )
+        batch_op.drop_index(batch_op.f("ix_invoice_subscriptions_subscription_id"))
+        batch_op.drop_index(batch_op.f("ix_invoice_subscriptions_invoice_id"))
+
+    op.drop_table("invoice_subscriptions")
+    with op.batch_alter_table("invoice_metadata", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoice_metadata_invoice_id"))
+
+    op.drop_table("invoice_metadata")
+    with op.batch_alter_table("invoice_applied_taxes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invoice_applied_taxes_invoice_id"))
+
+    op.drop_table("invoice_applied_taxes")
+    with op.batch_alter_table("fees", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_fees_idempotency_key",
+            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_fees_subscription")
+        batch_op.drop_index("ix_fees_org_created")
+        batch_op.drop_index(batch_op.f("ix_fees_invoice_id"))
+
+    op.drop_table("fees")
+    with op.batch_alter_table("credits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credits_invoice_id"))
+        batch_op.drop_index(batch_op.f("ix_credits_credit_note_id"))
+        batch_op.drop_index(batch_op.f("ix_credits_applied_coupon_id"))
+
+    op.drop_table("credits")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_attempts_webhook_id"))
 
     op.drop_table("webhook_attempts")
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_subscriptions_active_external_id",
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        )
+        batch_op.drop_index("ix_subscriptions_status_subscription_at")
+        batch_op.drop_index("ix_subscriptions_status_ending_at")
+        batch_op.drop_index(batch_op.f("ix_subscriptions_previous_subscription_id"))
+        batch_op.drop_index(batch_op.f("ix_subscriptions_plan_id"))
+        batch_op.drop_index("ix_subscriptions_org_status")
+        batch_op.drop_index("ix_subscriptions_org_external_id")
+        batch_op.drop_index(batch_op.f("ix_subscriptions_customer_id"))
+
+    op.drop_table("subscriptions")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_invoices_entity_sequence",
+            postgresql_where=sa.text("billing_entity_sequential_id IS NOT NULL"),
+            sqlite_where=sa.text("billing_entity_sequential_id IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "uq_invoices_customer_sequence",
+            postgresql_where=sa.text("sequential_id IS NOT NULL"),
+            sqlite_where=sa.text("sequential_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_invoices_org_status")
+        batch_op.drop_index("ix_invoices_org_created")
+        batch_op.drop_index(batch_op.f("ix_invoices_customer_id"))
+
+    op.drop_table("invoices")
     with op.batch_alter_table("customer_metadata", schema=None) as batch_op:
         batch_op.drop_index("uq_customer_metadata_customer_key")
         batch_op.drop_index(batch_op.f("ix_customer_metadata_organization_id"))

@@ -1,0 +1,1 @@
+"""Usage events: ingestion (single and batch), listing and lookup."""

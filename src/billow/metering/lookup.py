@@ -1,0 +1,101 @@
+"""What ingestion needs to know about the metrics of a batch's codes, in one query (and a short cache)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+
+from billow.db.context import Ctx
+from billow.metering.expressions import Expression, parse_expression
+from billow.metering.models import BillableMetric
+
+
+@dataclass(frozen=True, slots=True)
+class IngestMetric:
+    """The part of a metric that shapes a stored event: where its value is and how it is computed."""
+
+    code: str
+    field_name: str | None
+    expression: Expression | None
+
+
+class MetricResolver(Protocol):
+    def __call__(self, ctx: Ctx, codes: Collection[str]) -> Mapping[str, IngestMetric]: ...
+
+
+def load_ingest_metrics(ctx: Ctx, codes: Collection[str]) -> dict[str, IngestMetric]:
+    """The organization's live metrics among ``codes`` (one query). Unknown codes are absent."""
+    if not codes:
+        return {}
+    rows = ctx.session.execute(
+        select(BillableMetric.code, BillableMetric.field_name, BillableMetric.expression).where(
+            BillableMetric.organization_id == ctx.org_id,
+            BillableMetric.deleted_at.is_(None),
+            BillableMetric.code.in_(list(codes)),
+        )
+    ).all()
+    return {code: _ingest_metric(code, field_name, expression) for code, field_name, expression in rows}
+
+
+def _ingest_metric(code: str, field_name: str | None, expression: str | None) -> IngestMetric:
+    parsed = parse_expression(expression) if expression and expression.strip() else None
+    return IngestMetric(code=code, field_name=field_name, expression=parsed)
+
+
+class MetricCache:
+    """Per-organization cache of ``code -> IngestMetric | None`` with a short TTL.
+
+    Metric writes in this process call ``invalidate(org_id)``; other processes see a change
+    after at most ``ttl_seconds``. A generation counter keeps a load that raced an invalidation
+    from being stored.
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float = 5.0,
+        *,
+        loader: Callable[[Ctx, Collection[str]], Mapping[str, IngestMetric]] = load_ingest_metrics,
+        max_codes_per_org: int = 10_000,
+    ) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._loader = loader
+        self._max_codes = max_codes_per_org
+        self._lock = threading.Lock()
+        self._orgs: dict[uuid.UUID, tuple[float, int, dict[str, IngestMetric | None]]] = {}
+        self._generation: dict[uuid.UUID, int] = {}
+
+    def invalidate(self, org_id: uuid.UUID) -> None:
+        with self._lock:
+            self._generation[org_id] = self._generation.get(org_id, 0) + 1
+            self._orgs.pop(org_id, None)
+
+    def __call__(self, ctx: Ctx, codes: Collection[str]) -> dict[str, IngestMetric]:
+        org_id = ctx.org_id
+        now = time.monotonic()
+        with self._lock:
+            generation = self._generation.get(org_id, 0)
+            entry = self._orgs.get(org_id)
+            if entry is None or entry[0] < now or entry[1] != generation:
+                entry = (now + self.ttl_seconds, generation, {})
+                self._orgs[org_id] = entry
+            known = entry[2]
+            missing = [c for c in codes if c not in known]
+            found = {c: m for c in codes if (m := known.get(c)) is not None}
+        if not missing:
+            return found
+        loaded = self._loader(ctx, missing)
+        found.update(loaded)
+        with self._lock:
+            current = self._orgs.get(org_id)
+            if current is entry and self._generation.get(org_id, 0) == generation:
+                if len(entry[2]) + len(missing) > self._max_codes:
+                    entry[2].clear()
+                for code in missing:
+                    entry[2][code] = loaded.get(code)
+        return found
