@@ -64,10 +64,11 @@ def test_sum_metric_with_filters(client: Client, http: httpx.Client) -> None:
         "weighted_interval": None,
         "expression": None,
         "field_name": "gb",
-        # Filters come back ordered by key; values de-duplicated, in the order sent (Lago's ``uniq``).
+        # Filters come back ordered by key; values de-duplicated (Lago's ``uniq``) and sorted by
+        # its serializer (``values.sort``).
         "filters": [
             {"key": "cloud", "values": ["aws", "gcp"]},
-            {"key": "region", "values": ["us-east-1", "eu-west-1"]},
+            {"key": "region", "values": ["eu-west-1", "us-east-1"]},
         ],
     }
 
