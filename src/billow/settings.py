@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     webhook_backoff_base_seconds: float = 30.0
     webhook_backoff_max_seconds: float = 6 * 3600.0
 
+    # Subscriptions: days before ``ending_at`` that send ``subscription.termination_alert``
+    # (Lago's LAGO_SUBSCRIPTION_TERMINATION_ALERT_SENT_AT_DAYS), comma-separated.
+    subscription_termination_alert_days: str = "45,15"
+
     log_level: str = "INFO"
 
     @field_validator("database_url")
@@ -56,6 +60,20 @@ class Settings(BaseSettings):
         elif value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("subscription_termination_alert_days")
+    @classmethod
+    def _check_alert_days(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not part.strip().isdigit():
+                raise ValueError("a comma-separated list of whole numbers of days")
+        return value
+
+    @property
+    def termination_alert_days(self) -> tuple[int, ...]:
+        """The distinct alert offsets in days, e.g. ``(45, 15)``."""
+        days = (int(part) for part in self.subscription_termination_alert_days.split(",") if part.strip())
+        return tuple(dict.fromkeys(days))
 
     @property
     def is_sqlite(self) -> bool:

@@ -87,6 +87,19 @@ def _check_currency(ctx: Ctx, customer: Customer | None, changes: dict[str, Any]
         raise ValidationFailed.field("currency", "currencies_does_not_match")
 
 
+def assign_currency(ctx: Ctx, customer: Customer, currency: str) -> None:
+    """The customer starts using something priced in ``currency`` (a plan): a customer without
+    currency takes it; otherwise it must be the customer's (Lago's ``UpdateCurrencyService``:
+    422 ``currency: currencies_does_not_match``). Sends no webhook."""
+    if customer.currency == currency:
+        return
+    if customer.currency is not None or currency_locked(ctx, customer):
+        raise ValidationFailed.field("currency", "currencies_does_not_match")
+    customer.currency = currency
+    customer.updated_at = ctx.now()
+    ctx.session.flush()
+
+
 def _check_taxes(data: CustomerInput) -> None:
     # No taxes table yet: every code is unknown (the taxes package replaces this).
     if data.tax_codes:

@@ -35,13 +35,20 @@ class Subscription(IdMixin, TimestampsMixin, Base):
             sqlite_where=_ACTIVE,
         ),
         Index("ix_subscriptions_org_status", "organization_id", "status"),
+        # The scheduler's scans: pending starts, ending dates, trials still running.
+        Index("ix_subscriptions_status_subscription_at", "status", "subscription_at"),
+        Index("ix_subscriptions_status_ending_at", "status", "ending_at"),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
-    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("customers.id"), nullable=False, index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("customers.id"), nullable=False, index=True
+    )
     plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("plans.id"), nullable=False, index=True)
+    # Set only when the subscription names its own billing entity (else the customer's applies).
+    billing_entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("billing_entities.id"))
     previous_subscription_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("subscriptions.id"), index=True
     )
@@ -51,6 +58,7 @@ class Subscription(IdMixin, TimestampsMixin, Base):
     billing_time: Mapped[str] = mapped_column(String(16), nullable=False, default="calendar")
     subscription_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     trial_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
