@@ -103,4 +103,10 @@ def other_api(app_client: TestClient, other_org: Org) -> Api:
 @pytest.fixture
 def ctx(runtime: Runtime, org: Org) -> Iterator[Ctx]:
     with runtime.db.session() as session:
-        yield Ctx(session=session, clock=runtime.clock, settings=runtime.settings, organization_id=org.id)
+        yield Ctx(
+            session=session,
+            clock=runtime.clock,
+            settings=runtime.settings,
+            organization_id=org.id,
+            hooks=runtime.hooks,
+        )

@@ -175,7 +175,7 @@ def webhooks_list(
     runtime = build_runtime(settings)
     with runtime.db.session() as session:
         organization = orgs.find_organization(session, org)
-        ctx = Ctx(session, runtime.clock, settings, organization.id)
+        ctx = Ctx(session, runtime.clock, settings, organization.id, runtime.hooks)
         items, total = webhooks.list_webhooks(ctx, PageParams(1, limit), status=status)
         for w in items:
             typer.echo(
@@ -197,11 +197,11 @@ def webhooks_retry(
     runtime = build_runtime(settings)
     with runtime.db.session() as session:
         organization = orgs.find_organization(session, org)
-        ctx = Ctx(session, runtime.clock, settings, organization.id)
+        ctx = Ctx(session, runtime.clock, settings, organization.id, runtime.hooks)
         webhooks.retry_webhook(ctx, webhook_id)
     runtime.worker.drain()
     with runtime.db.session() as session:
-        ctx = Ctx(session, runtime.clock, settings, organization.id)
+        ctx = Ctx(session, runtime.clock, settings, organization.id, runtime.hooks)
         webhook, _attempts = webhooks.get_webhook(ctx, webhook_id)
         typer.echo(json.dumps({"status": webhook.status, "http_status": webhook.http_status}))
     runtime.close()

@@ -9,19 +9,37 @@ from dataclasses import dataclass, field
 import httpx
 import structlog
 
+from billow.billing.customer_queries import customer_has_invoices
 from billow.billing.jobs import billing_job_kinds, billing_tick_tasks
 from billow.core.clock import Clock, ManualClock, SystemClock, ensure_utc
+from billow.core.hooks import Hooks
+from billow.customers.hooks import CustomerHooks
 from billow.db.engine import Database
 from billow.db.migrate import upgrade
 from billow.jobs.models import ClockState
 from billow.jobs.registry import JobKind, JobRegistry
 from billow.jobs.scheduler import Scheduler, TickTask
 from billow.jobs.worker import Worker
+from billow.metering.hooks import MetricHooks
 from billow.organizations.service import ensure_bootstrap_organization
+from billow.pricing.add_ons.hooks import AddOnHooks
+from billow.pricing.coupons.applied import customer_has_currency_coupons, terminate_customer_coupons
 from billow.pricing.coupons.jobs import coupon_tick_tasks
+from billow.pricing.plans.hooks import PlanHooks
 from billow.pricing.plans.jobs import plan_job_kinds
+from billow.pricing.plans.lookup import (
+    discard_charges_of_metric,
+    discard_fixed_charges_of_add_on,
+    metric_attached_to_plans,
+    trim_charge_filters_of_metric,
+)
 from billow.settings import Settings
 from billow.subscriptions.jobs import subscription_job_kinds, subscription_tick_tasks
+from billow.subscriptions.queries import customer_has_subscriptions, plan_has_subscriptions
+from billow.subscriptions.terminate import (
+    terminate_customer_subscriptions,
+    terminate_deleted_plan_subscriptions,
+)
 from billow.webhooks.delivery import default_client_factory, delivery_job_kinds
 from billow.webhooks.signing import JwtSigner, load_or_create_private_key
 
@@ -30,11 +48,38 @@ log = structlog.get_logger("billow.runtime")
 CLOCK_STATE_NAME = "manual"
 
 
+def build_hooks() -> Hooks:
+    """What each package answers or does for the packages below it (``billow.core.hooks``): the
+    one place where a lower package meets the upper ones, so that none imports upwards."""
+    return Hooks(
+        CustomerHooks(
+            # Lago's ``Customer#editable?``. Wallets add theirs here once they exist.
+            currency_holders=(
+                customer_has_subscriptions,
+                customer_has_invoices,
+                customer_has_currency_coupons,
+            ),
+            # Lago's ``TerminateRelationsService``, in its order. Still to add here when those
+            # packages exist: billing's finalization of the draft invoices, wallets' termination.
+            on_delete=(terminate_customer_subscriptions, terminate_customer_coupons),
+        ),
+        MetricHooks(
+            attached_to_plans=(metric_attached_to_plans,),
+            on_delete=(discard_charges_of_metric,),
+            filters_changed=(trim_charge_filters_of_metric,),
+        ),
+        AddOnHooks(on_delete=(discard_fixed_charges_of_add_on,)),
+        PlanHooks(attached_to_subscriptions=(plan_has_subscriptions,)),
+    )
+
+
 def build_job_kinds(signer: JwtSigner, client_factory: Callable[[float], httpx.Client]) -> list[JobKind]:
     """Every job kind Billow runs. Add a domain's kinds here."""
     return [
         *delivery_job_kinds(signer, client_factory),
-        *plan_job_kinds(),
+        # Lago's ``Plans::DestroyService``: terminate (invoices queued) or cancel the plan's
+        # subscriptions. Billing's finalization of its draft invoices goes here once it exists.
+        *plan_job_kinds(before_delete=(terminate_deleted_plan_subscriptions,)),
         *subscription_job_kinds(),
         *billing_job_kinds(),
     ]
@@ -54,6 +99,7 @@ class Runtime:
     registry: JobRegistry
     scheduler: Scheduler
     worker: Worker
+    hooks: Hooks
     clock_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -108,9 +154,10 @@ def build_runtime(
                 now=clock.now(),
             )
     signer = JwtSigner(private_key_pem=pem, issuer=settings.public_api_url)
+    hooks = build_hooks()
     registry = JobRegistry(build_job_kinds(signer, client_factory))
-    scheduler = Scheduler(db, clock, settings, build_tick_tasks())
-    worker = Worker(db, clock, settings, registry, worker_id=worker_id)
-    runtime = Runtime(settings, db, clock, signer, registry, scheduler, worker)
+    scheduler = Scheduler(db, clock, settings, build_tick_tasks(), hooks=hooks)
+    worker = Worker(db, clock, settings, registry, worker_id=worker_id, hooks=hooks)
+    runtime = Runtime(settings, db, clock, signer, registry, scheduler, worker, hooks)
     runtime.persist_clock()
     return runtime

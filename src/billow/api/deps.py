@@ -89,4 +89,10 @@ def unit_of_work(request: Request, org_id: uuid.UUID | None) -> Iterator[Ctx]:
     """One transaction for the request: committed before the response is built."""
     runtime = runtime_of(request)
     with runtime.db.session() as session:
-        yield Ctx(session=session, clock=runtime.clock, settings=runtime.settings, organization_id=org_id)
+        yield Ctx(
+            session=session,
+            clock=runtime.clock,
+            settings=runtime.settings,
+            organization_id=org_id,
+            hooks=runtime.hooks,
+        )

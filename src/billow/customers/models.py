@@ -1,4 +1,5 @@
-"""Customers (soft-deleted, numbered per organization) and their metadata key/value pairs."""
+"""Customers (soft-deleted, numbered per organization), their metadata key/value pairs and the
+taxes applied to them."""
 
 from __future__ import annotations
 
@@ -97,3 +98,23 @@ class CustomerMetadata(IdMixin, TimestampsMixin, Base):
     key: Mapped[str] = mapped_column(Text, nullable=False)
     value: Mapped[str] = mapped_column(Text, nullable=False)
     display_in_invoice: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class CustomerTax(IdMixin, TimestampsMixin, Base):
+    """A tax applied to the customer (Lago's ``customers_taxes``): invoicing applies it to the
+    customer's fees that carry no tax of their own, before the billing entity's defaults.
+
+    Read back through the taxes service (``live_taxes_by_id``): a deleted tax disappears."""
+
+    __tablename__ = "customer_taxes"
+    __table_args__ = (Index("uq_customer_taxes_customer_tax", "customer_id", "tax_id", unique=True),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    )
+    tax_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("taxes.id", ondelete="CASCADE"), nullable=False, index=True
+    )

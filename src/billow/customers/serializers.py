@@ -1,9 +1,10 @@
 """Customers in Lago's shape.
 
 ``customer_payload`` is the CustomerObject: what ``customer.created/updated`` webhooks carry
-(the customer, its metadata and ``integration_customers``). Lago's controller adds ``taxes`` in
-lists (``LIST``), and also ``applicable_invoice_custom_sections`` and ``error_details`` when it
-answers with one customer (``DETAIL``).
+(the customer, its metadata and ``integration_customers``; no taxes, as in Lago's webhook
+serializers). Lago's controller adds ``taxes`` in lists (``LIST``), and also
+``applicable_invoice_custom_sections`` and ``error_details`` when it answers with one customer
+(``DETAIL``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 from billow.core.timefmt import iso_z
 from billow.customers.billing_entities import billing_entities_by_id
 from billow.customers.models import Customer, CustomerMetadata
+from billow.customers.taxes import taxes_by_customer
 from billow.organizations.models import BillingEntity
+from billow.pricing.taxes.serializers import taxes_payload
 
 WEBHOOK: frozenset[str] = frozenset({"integration_customers"})
 LIST: frozenset[str] = WEBHOOK | {"taxes"}
@@ -53,7 +56,11 @@ def _billing_configuration(customer: Customer) -> dict[str, Any]:
 
 
 def _payload(
-    customer: Customer, entity: BillingEntity, metadata: Sequence[CustomerMetadata], includes: Collection[str]
+    customer: Customer,
+    entity: BillingEntity,
+    metadata: Sequence[CustomerMetadata],
+    taxes: list[dict[str, Any]],
+    includes: Collection[str],
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "lago_id": str(customer.id),
@@ -99,8 +106,10 @@ def _payload(
         "skip_invoice_custom_sections": customer.skip_invoice_custom_sections,
         "metadata": [metadata_payload(m) for m in metadata],
     }
-    # Nothing to list yet: taxes, integrations and invoice custom sections are later packages.
-    for name in ("taxes", "integration_customers", "applicable_invoice_custom_sections", "error_details"):
+    if "taxes" in includes:
+        payload["taxes"] = taxes
+    # Nothing to list yet: integrations and invoice custom sections are later packages.
+    for name in ("integration_customers", "applicable_invoice_custom_sections", "error_details"):
         if name in includes:
             payload[name] = []
     return payload
@@ -120,16 +129,30 @@ def _metadata_by_customer(session: Session, customer_ids: Sequence[uuid.UUID]) -
     return grouped
 
 
+def _taxes_by_customer(
+    session: Session, customers: Sequence[Customer]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each customer's ``taxes`` (TaxObjects), every distinct tax serialized once."""
+    taxes = taxes_by_customer(session, [c.id for c in customers])
+    distinct = list({t.id: t for group in taxes.values() for t in group}.values())
+    by_id = {t.id: p for t, p in zip(distinct, taxes_payload(session, distinct), strict=True)}
+    return {cid: [by_id[t.id] for t in group] for cid, group in taxes.items()}
+
+
 def customer_payloads(
     session: Session, customers: Sequence[Customer], *, includes: Collection[str] = WEBHOOK
 ) -> list[dict[str, Any]]:
-    """Many customers with two extra queries in all (metadata, billing entities)."""
+    """Many customers with a few extra queries in all (metadata, billing entities, taxes)."""
     if not customers:
         return []
     org_id = customers[0].organization_id
     entities = billing_entities_by_id(session, org_id, {c.billing_entity_id for c in customers})
     metadata = _metadata_by_customer(session, [c.id for c in customers])
-    return [_payload(c, entities[c.billing_entity_id], metadata[c.id], includes) for c in customers]
+    taxes = _taxes_by_customer(session, customers) if "taxes" in includes else {}
+    return [
+        _payload(c, entities[c.billing_entity_id], metadata[c.id], taxes.get(c.id, []), includes)
+        for c in customers
+    ]
 
 
 def customer_payload(

@@ -1,6 +1,8 @@
-"""Customers: upsert by ``external_id`` (``POST /customers``), read, soft delete.
+"""Customers: upsert by ``external_id`` (``POST /customers``), read, soft delete, and their taxes.
 
 Every check runs before the first write, so a refused input stores nothing and queues nothing.
+What depends on packages built on customers (is the currency locked, what deleting a customer
+terminates) goes through ``CustomerHooks``, wired at start-up.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from sqlalchemy import Select, func, select, text
 
 from billow.core.errors import NotFound, ValidationFailed
 from billow.customers.billing_entities import resolve_billing_entity
+from billow.customers.hooks import CustomerHooks
 from billow.customers.metadata import MetadataPlan, apply_metadata, load_metadata, plan_metadata
 from billow.customers.models import Customer
 from billow.customers.schemas import CustomerInput
+from billow.customers.taxes import customer_taxes as customer_taxes
+from billow.customers.taxes import resolve_customer_tax_codes, set_customer_taxes
 from billow.customers.validation import (
     check_columns,
     column_changes,
@@ -24,6 +29,7 @@ from billow.customers.validation import (
 )
 from billow.db.context import Ctx
 from billow.organizations.service import default_billing_entity
+from billow.pricing.taxes.models import Tax
 from billow.webhooks.emitter import emit
 
 
@@ -72,18 +78,17 @@ def _next_sequential_id(ctx: Ctx) -> int:
 
 
 def currency_locked(ctx: Ctx, customer: Customer) -> bool:
-    """Hook: True once the customer has subscriptions, invoices, applied coupons or wallets.
-
-    None of these exist yet; the packages that add them make this answer True.
-    """
-    return False
+    """True once the customer has subscriptions, invoices, fixed-amount coupons or wallets (Lago's
+    ``Customer#editable?`` negated), as the packages owning those answer through ``CustomerHooks``."""
+    return any(holds(ctx, customer.id) for holds in ctx.hooks.get(CustomerHooks).currency_holders)
 
 
 def _check_currency(ctx: Ctx, customer: Customer | None, changes: dict[str, Any]) -> None:
+    """Lago's ``UpdateCurrencyService`` on a customer update: another currency (``null`` too) on a
+    locked customer is 422 ``currency: currencies_does_not_match``."""
     if customer is None or "currency" not in changes:
         return
-    new = changes["currency"]
-    if customer.currency is not None and new != customer.currency and currency_locked(ctx, customer):
+    if changes["currency"] != customer.currency and currency_locked(ctx, customer):
         raise ValidationFailed.field("currency", "currencies_does_not_match")
 
 
@@ -100,10 +105,9 @@ def assign_currency(ctx: Ctx, customer: Customer, currency: str) -> None:
     ctx.session.flush()
 
 
-def _check_taxes(data: CustomerInput) -> None:
-    # No taxes table yet: every code is unknown (the taxes package replaces this).
-    if data.tax_codes:
-        raise NotFound("tax")
+def _check_taxes(ctx: Ctx, data: CustomerInput) -> list[Tax] | None:
+    """The taxes replacing the customer's when ``tax_codes`` is sent (404 ``tax_not_found``)."""
+    return resolve_customer_tax_codes(ctx, data.tax_codes if "tax_codes" in data.model_fields_set else None)
 
 
 def _plan_metadata(ctx: Ctx, data: CustomerInput, customer: Customer | None) -> MetadataPlan | None:
@@ -132,7 +136,7 @@ def upsert_customer(ctx: Ctx, data: CustomerInput) -> UpsertResult:
         changes["billing_entity_id"] = entity.id
     check_columns(changes, external_id=external_id, is_new=is_new).raise_if_any()
     _check_currency(ctx, customer, changes)
-    _check_taxes(data)
+    taxes = _check_taxes(ctx, data)
     if sections_conflict(data):
         raise ValidationFailed.field(
             "invoice_custom_sections", "skip_sections_and_selected_ids_sent_together"
@@ -147,6 +151,8 @@ def upsert_customer(ctx: Ctx, data: CustomerInput) -> UpsertResult:
         customer = _create(ctx, external_id, changes)
     else:
         _update(ctx, customer, changes)
+    if taxes is not None:
+        set_customer_taxes(ctx, customer.id, taxes)
     if metadata_plan is not None:
         apply_metadata(ctx, customer, metadata_plan)
     ctx.session.flush()
@@ -189,15 +195,19 @@ def _update(ctx: Ctx, customer: Customer, changes: dict[str, Any]) -> None:
 
 
 def delete_customer(ctx: Ctx, external_id: str) -> Customer:
-    """Soft delete: the customer leaves every list and its external_id is free again.
-
-    Terminating its subscriptions, wallets and coupons belongs to those packages (hook here).
-    """
+    """Soft delete: the customer leaves every list and its external_id is free again. Then, in the
+    same transaction, the ``CustomerHooks.on_delete`` callbacks end what it had (Lago runs its
+    ``TerminateRelationsService`` right after the discard): active subscriptions terminated with
+    their termination invoices queued, pending ones canceled, applied coupons terminated, each
+    package sending its own webhooks."""
     customer = find_customer(ctx, external_id, for_update=True)
     if customer is None:
         raise NotFound("customer")
     now = ctx.now()
     customer.deleted_at = now
     customer.updated_at = now
+    ctx.session.flush()
+    for terminate in ctx.hooks.get(CustomerHooks).on_delete:
+        terminate(ctx, customer.id)
     ctx.session.flush()
     return customer

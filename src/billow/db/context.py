@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from billow.core.clock import Clock
+from billow.core.hooks import Hooks
 from billow.settings import Settings
 
 
 @dataclass
 class Ctx:
-    """One transaction (``session``), the injected clock, settings and the acting organization."""
+    """One transaction (``session``), the injected clock, settings and the acting organization,
+    and the hooks the composition root wired (``billow.core.hooks``)."""
 
     session: Session
     clock: Clock
     settings: Settings
     organization_id: uuid.UUID | None = None
+    hooks: Hooks = field(default_factory=Hooks)
 
     def now(self) -> datetime:
         return self.clock.now()

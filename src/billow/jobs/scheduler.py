@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import select
 
 from billow.core.clock import Clock
+from billow.core.hooks import Hooks
 from billow.db.context import Ctx
 from billow.db.engine import Database
 from billow.jobs.models import SchedulerState
@@ -46,17 +47,26 @@ def hour_boundaries(after: datetime, until: datetime) -> Iterator[datetime]:
 
 
 class Scheduler:
-    def __init__(self, db: Database, clock: Clock, settings: Settings, tasks: Iterable[TickTask]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        tasks: Iterable[TickTask],
+        *,
+        hooks: Hooks | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.tasks = list(tasks)
+        self.hooks = hooks or Hooks()
 
     def run_tick(self, hour: datetime) -> None:
         """Run every task for this hour boundary, each in its own transaction."""
         for task in self.tasks:
             with self.db.session() as session:
-                ctx = Ctx(session=session, clock=self.clock, settings=self.settings)
+                ctx = Ctx(session=session, clock=self.clock, settings=self.settings, hooks=self.hooks)
                 task.run(ctx, hour)
         with self.db.session() as session:
             state = session.get(SchedulerState, STATE_NAME)

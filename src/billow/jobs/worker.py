@@ -12,6 +12,7 @@ from datetime import timedelta
 import structlog
 
 from billow.core.clock import Clock
+from billow.core.hooks import Hooks
 from billow.db.context import Ctx
 from billow.db.engine import Database
 from billow.jobs import queue
@@ -30,11 +31,13 @@ class Worker:
         registry: JobRegistry,
         *,
         worker_id: str | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.registry = registry
+        self.hooks = hooks or Hooks()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._drain_lock = threading.Lock()
 
@@ -88,6 +91,7 @@ class Worker:
                     clock=self.clock,
                     settings=self.settings,
                     organization_id=job.organization_id,
+                    hooks=self.hooks,
                 )
                 result = handler(ctx, job.payload)
                 if isinstance(result, Reschedule):

@@ -19,6 +19,7 @@ from billow.metering.expressions import (
     format_result,
     parse_expression,
 )
+from billow.metering.hooks import MetricHooks
 from billow.metering.models import (
     AGGREGATION_TYPES,
     ROUNDING_FUNCTIONS,
@@ -176,18 +177,18 @@ def _filters_input(raw: Any) -> list[tuple[str, list[str]]]:
     return list(parsed.items())
 
 
-def _save_filters(ctx: Ctx, metric: BillableMetric, filters: list[tuple[str, list[str]]]) -> None:
+def _save_filters(
+    ctx: Ctx, metric: BillableMetric, filters: list[tuple[str, list[str]]]
+) -> dict[str, list[str]]:
     """Replace the metric's filters: same key → values updated in place (id kept), others removed.
-
-    Hook: when charge filters exist, removing a key or a value must also trim or discard the
-    charge filter values that use it (Lago's ``BillableMetricFilters::CreateOrUpdateBatchService``).
-    """
+    Returns the filters as they were (``{key: values}``)."""
     existing = {
         f.key: f
         for f in ctx.session.scalars(
             select(BillableMetricFilter).where(BillableMetricFilter.billable_metric_id == metric.id)
         )
     }
+    before = {key: list(f.values) for key, f in existing.items()}
     now = ctx.now()
     for key, values in filters:
         row = existing.pop(key, None)
@@ -209,6 +210,7 @@ def _save_filters(ctx: Ctx, metric: BillableMetric, filters: list[tuple[str, lis
         ctx.session.execute(
             delete(BillableMetricFilter).where(BillableMetricFilter.id.in_([f.id for f in existing.values()]))
         )
+    return before
 
 
 def _flush(ctx: Ctx) -> None:
@@ -221,9 +223,9 @@ def _flush(ctx: Ctx) -> None:
 
 
 def attached_to_plan(ctx: Ctx, metric: BillableMetric) -> bool:
-    """Hook: whether a live plan has a charge on this metric (then only name, description and
-    filters may change). Plans do not exist yet, so never."""
-    return False
+    """Whether a live plan has a live charge on this metric (then only name, description and
+    filters may change), as the plans package answers through ``MetricHooks``."""
+    return any(attached(ctx, metric.id) for attached in ctx.hooks.get(MetricHooks).attached_to_plans)
 
 
 def create_metric(ctx: Ctx, data: BillableMetricInput) -> BillableMetric:
@@ -310,18 +312,26 @@ def update_metric(ctx: Ctx, code: str, data: BillableMetricInput) -> BillableMet
     metric.updated_at = ctx.now()
     _flush(ctx)
     if filters is not None:
-        _save_filters(ctx, metric, filters)
+        before = _save_filters(ctx, metric, filters)
         ctx.session.flush()
+        after = dict(filters)
+        if before != after:
+            for changed in ctx.hooks.get(MetricHooks).filters_changed:
+                changed(ctx, metric.id, before, after)
     emit(ctx, "billable_metric.updated", metric)
     return metric
 
 
 def delete_metric(ctx: Ctx, code: str) -> BillableMetric:
-    """Soft delete (frees the code). Hook: charges and alerts on it are to be discarded too, and
-    draft invoices using it flagged for refresh, when those exist."""
+    """Soft delete (frees the code); then, in the same transaction, ``MetricHooks.on_delete``
+    deletes the charges on it (Lago's ``BillableMetrics::DestroyService``). Hooks still to wire
+    when those packages exist: its alerts deleted, draft invoices using it flagged for refresh."""
     metric = get_metric(ctx, code)
     metric.deleted_at = ctx.now()
     metric.updated_at = metric.deleted_at
+    ctx.session.flush()
+    for discard in ctx.hooks.get(MetricHooks).on_delete:
+        discard(ctx, metric.id)
     ctx.session.flush()
     emit(ctx, "billable_metric.deleted", metric)
     return metric

@@ -145,15 +145,14 @@ def find_for_termination(ctx: Ctx, external_id: str, status: str | None) -> Subs
 
 
 def plan_has_subscriptions(ctx: Ctx, plan_id: uuid.UUID) -> bool:
-    """For ``pricing.plans.service.attached_to_subscriptions``: a subscription uses the plan or
-    one of its children."""
-    children = select(Plan.id).where(Plan.organization_id == ctx.org_id, Plan.parent_id == plan_id)
-    stmt = of_org(ctx).with_only_columns(Subscription.id)
-    stmt = stmt.where(or_(Subscription.plan_id == plan_id, Subscription.plan_id.in_(children)))
+    """For ``PlanHooks.attached_to_subscriptions``: a subscription, whatever its status, is on
+    the plan itself (Lago's ``Plan#attached_to_subscriptions?``; subscriptions on a child plan,
+    the copy their overrides made, leave the parent editable)."""
+    stmt = of_org(ctx).with_only_columns(Subscription.id).where(Subscription.plan_id == plan_id)
     return ctx.session.scalar(stmt.limit(1)) is not None
 
 
 def customer_has_subscriptions(ctx: Ctx, customer_id: uuid.UUID) -> bool:
-    """For ``customers.service.currency_locked``: any subscription, whatever its status."""
+    """For ``CustomerHooks.currency_holders``: any subscription, whatever its status."""
     stmt = of_org(ctx).with_only_columns(Subscription.id).where(Subscription.customer_id == customer_id)
     return ctx.session.scalar(stmt.limit(1)) is not None

@@ -154,9 +154,15 @@ def terminate_plan_subscriptions(ctx: Ctx, plan_ids: Sequence[uuid.UUID]) -> int
     return count
 
 
+def terminate_deleted_plan_subscriptions(ctx: Ctx, plan: Plan) -> None:
+    """``before_delete`` hook of ``plans.delete_cascade`` (wired by the runtime), run for the
+    plan and for each of its children: see ``terminate_plan_subscriptions``."""
+    terminate_plan_subscriptions(ctx, [plan.id])
+
+
 def terminate_customer_subscriptions(ctx: Ctx, customer_id: uuid.UUID) -> int:
-    """Customer deletion (for ``customers.service.delete_customer``): its active subscriptions
-    are terminated (invoices queued), its pending ones canceled silently."""
+    """Customer deletion (``CustomerHooks.on_delete``, wired by the runtime): its active
+    subscriptions are terminated (invoices queued), its pending ones canceled silently."""
     count = 0
     for subscription in ctx.session.scalars(
         select(Subscription)

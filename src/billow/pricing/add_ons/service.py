@@ -19,6 +19,7 @@ from billow.core.pagination import PageParams
 from billow.core.validators import is_currency
 from billow.db.context import Ctx
 from billow.pricing import casting
+from billow.pricing.add_ons.hooks import AddOnHooks
 from billow.pricing.add_ons.models import AddOn, AddOnTax
 from billow.pricing.add_ons.schemas import AddOnInput
 from billow.pricing.taxes.models import Tax
@@ -202,11 +203,15 @@ def update_add_on(ctx: Ctx, code: str, data: AddOnInput) -> AddOn:
 
 
 def delete_add_on(ctx: Ctx, code: str) -> AddOn:
-    """Soft delete (frees the code). Hook: its fixed charges are to be deleted too once they exist."""
+    """Soft delete (frees the code); then, in the same transaction, ``AddOnHooks.on_delete``
+    deletes the fixed charges on it (Lago's ``AddOns::DestroyService``). No webhook, as in Lago."""
     add_on = get_add_on(ctx, code)
     now = ctx.now()
     add_on.deleted_at = now
     add_on.updated_at = now
+    ctx.session.flush()
+    for discard in ctx.hooks.get(AddOnHooks).on_delete:
+        discard(ctx, add_on.id)
     ctx.session.flush()
     return add_on
 

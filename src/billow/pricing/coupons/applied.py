@@ -206,8 +206,21 @@ def customer_has_applied_coupons(ctx: Ctx, customer_id: uuid.UUID) -> bool:
     return ctx.session.scalar(stmt.limit(1)) is not None
 
 
+def customer_has_currency_coupons(ctx: Ctx, customer_id: uuid.UUID) -> bool:
+    """For ``CustomerHooks.currency_holders``: a coupon with an amount currency (fixed amount) was
+    ever applied to the customer. Lago's ``Customer#editable?`` counts only these: a percentage
+    coupon does not fix the customer's currency."""
+    stmt = select(AppliedCoupon.id).where(
+        AppliedCoupon.organization_id == ctx.org_id,
+        AppliedCoupon.customer_id == customer_id,
+        AppliedCoupon.amount_currency.is_not(None),
+    )
+    return ctx.session.scalar(stmt.limit(1)) is not None
+
+
 def terminate_customer_coupons(ctx: Ctx, customer_id: uuid.UUID) -> None:
-    """For ``customers.service.delete_customer``: terminate the customer's active coupons."""
+    """For ``CustomerHooks.on_delete`` (customer deletion): terminate the customer's active coupons
+    (no webhook, as in Lago)."""
     now = ctx.now()
     rows = ctx.session.scalars(
         select(AppliedCoupon).where(

@@ -19,6 +19,6 @@ def _delete_cascade(hooks: Sequence[PlanHook], ctx: Ctx, payload: dict[str, Any]
 
 def plan_job_kinds(before_delete: Sequence[PlanHook] = ()) -> list[JobKind]:
     """``before_delete``: what must happen to a plan's subscriptions and invoices before it is
-    soft-deleted (each hook gets the job's ``Ctx`` and the plan; a hook that raises retries the
-    job). The runtime passes the subscriptions package's hooks once it exists."""
+    soft-deleted (each hook gets the job's ``Ctx`` and the plan, or each of its children; a hook
+    that raises retries the job). The runtime passes the subscriptions package's termination."""
     return [JobKind(DELETE_CASCADE_JOB, partial(_delete_cascade, tuple(before_delete)))]

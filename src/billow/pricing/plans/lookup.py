@@ -1,4 +1,5 @@
-"""What other packages read of plans (subscriptions, billing, coupons, metering, add-ons).
+"""What other packages read of plans (subscriptions, billing, coupons, metering, add-ons), and
+what plans do when a metric or an add-on they use changes (wired as hooks by the runtime).
 
 Every query is scoped by the organization. Views load a plan's charges with their metrics,
 filters, pricing units and taxes in a few queries (``views.py``).
@@ -7,7 +8,7 @@ filters, pricing units and taxes in a few queries (``views.py``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -161,3 +162,79 @@ def discard_fixed_charges_of_add_on(ctx: Ctx, add_on_id: uuid.UUID) -> int:
     ids = _discard(ctx, FixedCharge, FixedCharge.add_on_id, add_on_id)
     ctx.session.flush()
     return len(ids)
+
+
+def _removed_values(
+    before: Mapping[str, Sequence[str]], after: Mapping[str, Sequence[str]]
+) -> dict[str, set[str]]:
+    """Per filter key of the metric, the values it no longer declares (all of them for a key gone)."""
+    removed: dict[str, set[str]] = {}
+    for key, values in before.items():
+        gone = set(values) - set(after.get(key, ()))
+        if gone:
+            removed[key] = gone
+    return removed
+
+
+def _trimmed(
+    items: list[dict[str, Any]], removed: dict[str, set[str]], after: Mapping[str, Sequence[str]]
+) -> list[dict[str, Any]] | None:
+    """A charge filter's ``values`` without what the metric dropped; ``None`` when unchanged.
+
+    An entry holding a dropped value keeps its values still declared, or goes when none is left
+    (so does the entry of a key the metric dropped). ``__ALL_FILTER_VALUES__`` holds no dropped
+    value: it only goes with its key.
+    """
+    kept: list[dict[str, Any]] = []
+    changed = False
+    for item in items:
+        key, values = item["key"], list(item["values"])
+        gone = removed.get(key)
+        if gone is None or (key in after and gone.isdisjoint(values)):
+            kept.append(item)
+            continue
+        changed = True
+        declared = set(after.get(key, ()))
+        remaining = [v for v in values if v in declared]
+        if remaining:
+            kept.append({"key": key, "values": remaining})
+    return kept if changed else None
+
+
+def trim_charge_filters_of_metric(
+    ctx: Ctx, metric_id: uuid.UUID, before: Mapping[str, Sequence[str]], after: Mapping[str, Sequence[str]]
+) -> int:
+    """A metric's filters changed (Lago's ``BillableMetricFilters::CreateOrUpdateBatchService``):
+    the live charge filters of its live charges lose the values the metric dropped; a charge
+    filter left with no entry is deleted. Returns how many charge filters changed."""
+    removed = _removed_values(before, after)
+    if not removed:
+        return 0
+    charges = select(Charge.id).where(
+        Charge.organization_id == ctx.org_id,
+        Charge.billable_metric_id == metric_id,
+        Charge.deleted_at.is_(None),
+    )
+    rows = ctx.session.scalars(
+        select(ChargeFilter)
+        .where(
+            ChargeFilter.organization_id == ctx.org_id,
+            ChargeFilter.charge_id.in_(charges),
+            ChargeFilter.deleted_at.is_(None),
+        )
+        .order_by(ChargeFilter.created_at, ChargeFilter.id)
+    ).all()
+    now = ctx.now()
+    changed = 0
+    for row in rows:
+        kept = _trimmed(list(row.values), removed, after)
+        if kept is None:
+            continue
+        if kept:
+            row.values = kept
+        else:
+            row.deleted_at = now
+        row.updated_at = now
+        changed += 1
+    ctx.session.flush()
+    return changed

@@ -8,9 +8,10 @@ whatever an earlier step wrote): unknown metrics / add-ons of the nested lists (
 commitment in Lago's order. ``plan.created`` / ``plan.updated`` / ``plan.deleted`` are queued
 once, at the end, in the same transaction.
 
-A plan is "attached to subscriptions" once a subscription uses it; subscriptions do not exist yet
-(``attached_to_subscriptions`` answers False), so every field stays editable. Hook for billing:
-Lago flags the plan's draft invoices ``ready_to_be_refreshed`` after every update.
+A plan is "attached to subscriptions" once a subscription uses it (the subscriptions package
+answers through ``PlanHooks``); then only its name, invoice display name, description and amount
+change. Hook for billing: Lago flags the plan's draft invoices ``ready_to_be_refreshed`` after
+every update.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from billow.pricing.plans import cascade
 from billow.pricing.plans.charges import create_charge, delete_charge, update_charge
 from billow.pricing.plans.commitments import create_commitment, replace_thresholds, update_commitment
 from billow.pricing.plans.fixed_charges import create_fixed_charge, delete_fixed_charge, update_fixed_charge
+from billow.pricing.plans.hooks import PlanHooks
 from billow.pricing.plans.inputs import Raw, as_dict, dict_list, present_text
 from billow.pricing.plans.metadata import delete_metadata_key, metadata_input, write_metadata
 from billow.pricing.plans.models import Charge, Plan
@@ -53,9 +55,10 @@ PlanHook = Callable[[Ctx, Plan], None]
 
 
 def attached_to_subscriptions(ctx: Ctx, plan: Plan) -> bool:
-    """Hook for the subscriptions package: True once a subscription uses the plan (then only
-    name, invoice_display_name, description and amount_cents change, as in Lago)."""
-    return False
+    """True once a subscription uses the plan, as the subscriptions package answers through
+    ``PlanHooks`` (then only name, invoice_display_name, description and amount_cents change, as
+    in Lago; other fields sent are silently ignored)."""
+    return any(attached(ctx, plan.id) for attached in ctx.hooks.get(PlanHooks).attached_to_subscriptions)
 
 
 def get_plan_by_code(ctx: Ctx, code: str) -> Plan:
@@ -302,18 +305,7 @@ def pricing_unit_in_use(ctx: Ctx, pricing_unit_id: Any) -> bool:
     return ctx.session.scalar(stmt.limit(1)) is not None
 
 
-def delete_cascade(ctx: Ctx, plan_id: Any, before_delete: Sequence[PlanHook] = ()) -> Plan | None:
-    """The ``plans.delete_cascade`` job: soft-delete a plan marked ``pending_deletion``.
-
-    Lago first terminates the plan's active subscriptions, cancels pending ones and finalizes the
-    draft invoices containing it: the subscriptions and billing packages do that in
-    ``before_delete`` hooks, given to ``plan_job_kinds`` at start-up. Idempotent.
-    """
-    plan = ctx.session.scalar(
-        select(Plan).where(Plan.organization_id == ctx.org_id, Plan.id == uuid_or_none(str(plan_id)))
-    )
-    if plan is None or plan.deleted_at is not None:
-        return plan
+def _soft_delete(ctx: Ctx, plan: Plan, before_delete: Sequence[PlanHook]) -> None:
     for hook in before_delete:
         hook(ctx, plan)
     now = ctx.now()
@@ -321,4 +313,22 @@ def delete_cascade(ctx: Ctx, plan_id: Any, before_delete: Sequence[PlanHook] = (
     plan.deleted_at = now
     plan.updated_at = now
     ctx.session.flush()
+
+
+def delete_cascade(ctx: Ctx, plan_id: Any, before_delete: Sequence[PlanHook] = ()) -> Plan | None:
+    """The ``plans.delete_cascade`` job: soft-delete a plan marked ``pending_deletion``, its
+    children (the overrides of subscriptions) first, as Lago's ``Plans::DestroyJob`` does.
+
+    Before each plan goes, Lago terminates its active subscriptions, cancels the pending ones and
+    finalizes the draft invoices containing it: the subscriptions and billing packages do that in
+    ``before_delete`` hooks, given to ``plan_job_kinds`` at start-up. Idempotent.
+    """
+    plan = ctx.session.scalar(
+        select(Plan).where(Plan.organization_id == ctx.org_id, Plan.id == uuid_or_none(str(plan_id)))
+    )
+    if plan is None or plan.deleted_at is not None:
+        return plan
+    for child in cascade.children(ctx, plan):
+        _soft_delete(ctx, child, before_delete)
+    _soft_delete(ctx, plan, before_delete)
     return plan
