@@ -41,6 +41,16 @@ NULL_IN_LAGO = (
     ("CustomerBillingConfiguration", "payment_provider_code"),
     ("CustomerBillingConfiguration", "provider_customer_id"),
     ("CustomerBillingConfiguration", "document_locale"),
+    # V1::InvoiceSerializer sends ``payment_dispute_lost_at`` and ``file_url`` (no PDF yet) as nil.
+    ("InvoiceBaseObject", "payment_dispute_lost_at"),
+    ("InvoiceBaseObject", "file_url"),
+    # V1::FeeSerializer sends ``pricing_unit_details`` nil unless the charge prices in a unit.
+    ("FeeObject", "pricing_unit_details"),
+    # V1::SubscriptionSerializer (nested in invoices) sends these columns as is: nil for an
+    # arrears plan's credit-note option, an uncanceled subscription, the default payment method.
+    ("SubscriptionObject", "on_termination_credit_note"),
+    ("SubscriptionObject", "cancellation_reason"),
+    ("PaymentMethodReference", "payment_method_id"),
 )
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "lago-openapi.yaml"
 SPEC_URI = "urn:lago-openapi"

@@ -14,7 +14,17 @@ from billow.db.base import Base, IdMixin, TimestampsMixin
 from billow.db.types import ExactDecimal, JsonDoc, UTCDateTime
 
 INVOICE_TYPES = ("subscription", "add_on", "credit", "one_off", "advance_charges", "progressive_billing")
-INVOICE_STATUSES = ("generating", "draft", "finalized", "voided", "failed", "pending", "open", "closed", "deleted")
+INVOICE_STATUSES = (
+    "generating",
+    "draft",
+    "finalized",
+    "voided",
+    "failed",
+    "pending",
+    "open",
+    "closed",
+    "deleted",
+)
 PAYMENT_STATUSES = ("pending", "succeeded", "failed")
 INVOICING_REASONS = (
     "subscription_starting",
@@ -67,8 +77,12 @@ class Invoice(IdMixin, TimestampsMixin, Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
-    billing_entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("billing_entities.id"), nullable=False)
-    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("customers.id"), nullable=False, index=True)
+    billing_entity_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("billing_entities.id"), nullable=False
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("customers.id"), nullable=False, index=True
+    )
     invoice_type: Mapped[str] = mapped_column(String(32), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     payment_status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
@@ -86,6 +100,8 @@ class Invoice(IdMixin, TimestampsMixin, Base):
     self_billed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Set when a plan/tax change makes a draft stale (refreshed by the scheduler).
     ready_to_be_refreshed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # A starting invoice bills no usage charges (kept so that a refresh recomputes the same fees).
+    skip_charges: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     fees_amount_cents: Mapped[int] = _cents()
     coupons_amount_cents: Mapped[int] = _cents()
@@ -202,12 +218,16 @@ class Fee(IdMixin, TimestampsMixin, Base):
     properties: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False, default=dict)
     pricing_unit_details: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 
-    precise_coupons_amount_cents: Mapped[Decimal] = mapped_column(ExactDecimal, nullable=False, default=Decimal(0))
+    precise_coupons_amount_cents: Mapped[Decimal] = mapped_column(
+        ExactDecimal, nullable=False, default=Decimal(0)
+    )
     precise_credit_notes_amount_cents: Mapped[Decimal] = mapped_column(
         ExactDecimal, nullable=False, default=Decimal(0)
     )
     taxes_amount_cents: Mapped[int] = _cents()
-    taxes_precise_amount_cents: Mapped[Decimal] = mapped_column(ExactDecimal, nullable=False, default=Decimal(0))
+    taxes_precise_amount_cents: Mapped[Decimal] = mapped_column(
+        ExactDecimal, nullable=False, default=Decimal(0)
+    )
     taxes_rate: Mapped[Decimal] = mapped_column(ExactDecimal, nullable=False, default=Decimal(0))
 
     payment_status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
@@ -223,7 +243,9 @@ class FeeAppliedTax(IdMixin, TimestampsMixin, Base):
     __tablename__ = "fee_applied_taxes"
 
     organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    fee_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("fees.id", ondelete="CASCADE"), nullable=False, index=True)
+    fee_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("fees.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     tax_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     tax_name: Mapped[str] = mapped_column(String(255), nullable=False)
     tax_code: Mapped[str] = mapped_column(String(255), nullable=False)

@@ -1,0 +1,234 @@
+"""Computing a subscription invoice's fees, taxes and totals, and writing them.
+
+Used when an invoice is generated and when a draft is refreshed (recomputed from scratch with the
+same timestamp). The invoice row and its invoice-subscriptions exist already; this module
+replaces the invoice's fees, applied taxes and amounts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import delete, select
+
+from billow.billing.boundaries import Boundaries
+from billow.billing.fees.compute import subscription_invoice_fees
+from billow.billing.fees.drafts import FeeDraft
+from billow.billing.fees.engine import FeeEngine
+from billow.billing.fees.history import InvoiceFacts
+from billow.billing.fees.taxes import TaxResolver
+from billow.billing.math import (
+    FeeLine,
+    FeeType,
+    InvoiceInput,
+    InvoiceTotals,
+    TaxRate,
+    compute_invoice,
+    grouping,
+)
+from billow.billing.models import Fee, FeeAppliedTax, Invoice, InvoiceAppliedTax, InvoiceSubscription
+from billow.billing.subjects import BilledSubscription
+from billow.core.ids import new_id
+from billow.db.context import Ctx
+from billow.pricing.taxes.models import Tax
+
+
+@dataclass(frozen=True)
+class BilledPeriod:
+    """One subscription on the invoice: its row, what billing knows of it, and its boundaries."""
+
+    row: InvoiceSubscription
+    billed: BilledSubscription
+    bounds: Boundaries
+
+
+def apply_boundaries(row: InvoiceSubscription, bounds: Boundaries) -> None:
+    row.timestamp = bounds.timestamp
+    row.from_datetime = bounds.from_datetime
+    row.to_datetime = bounds.to_datetime
+    row.charges_from_datetime = bounds.charges_from_datetime
+    row.charges_to_datetime = bounds.charges_to_datetime
+    row.fixed_charges_from_datetime = bounds.fixed_charges_from_datetime
+    row.fixed_charges_to_datetime = bounds.fixed_charges_to_datetime
+
+
+def clear_invoice_fees(ctx: Ctx, invoice: Invoice) -> None:
+    fee_ids = select(Fee.id).where(Fee.invoice_id == invoice.id, Fee.organization_id == ctx.org_id)
+    ctx.session.execute(delete(FeeAppliedTax).where(FeeAppliedTax.fee_id.in_(fee_ids)))
+    # True-up fees point to their parent: remove them first.
+    ctx.session.execute(
+        delete(Fee).where(Fee.invoice_id == invoice.id, Fee.true_up_parent_fee_id.is_not(None))
+    )
+    ctx.session.execute(delete(Fee).where(Fee.invoice_id == invoice.id))
+    ctx.session.execute(delete(InvoiceAppliedTax).where(InvoiceAppliedTax.invoice_id == invoice.id))
+    ctx.session.expire_all()
+
+
+def _fee_row(ctx: Ctx, invoice: Invoice, draft: FeeDraft) -> Fee:
+    return Fee(
+        id=new_id(),
+        organization_id=ctx.org_id,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        subscription_id=draft.subscription_id,
+        charge_id=draft.charge_id,
+        charge_filter_id=draft.charge_filter_id,
+        fixed_charge_id=draft.fixed_charge_id,
+        add_on_id=draft.add_on_id,
+        billable_metric_id=draft.billable_metric_id,
+        fee_type=draft.fee_type,
+        invoiceable=draft.invoiceable,
+        pay_in_advance=draft.pay_in_advance,
+        invoice_display_name=draft.invoice_display_name,
+        grouped_by=draft.grouped_by,
+        amount_currency=draft.amount_currency,
+        amount_cents=draft.amount_cents,
+        precise_amount_cents=draft.precise_amount_cents,
+        unit_amount_cents=draft.unit_amount_cents,
+        precise_unit_amount=draft.precise_unit_amount,
+        units=draft.units,
+        total_aggregated_units=draft.total_aggregated_units,
+        events_count=draft.events_count,
+        amount_details=draft.amount_details,
+        properties=draft.properties,
+        pricing_unit_details=draft.pricing_unit_details,
+        payment_status="pending",
+        created_at=invoice.created_at,
+        updated_at=ctx.now(),
+    )
+
+
+def _descriptions(ctx: Ctx, drafts: Sequence[FeeDraft]) -> dict[str, str | None]:
+    ids = {uuid.UUID(t.tax_id) for d in drafts for t in d.taxes if t.tax_id}
+    if not ids:
+        return {}
+    rows = ctx.session.execute(select(Tax.id, Tax.description).where(Tax.id.in_(ids)))
+    return {str(tax_id): description for tax_id, description in rows}
+
+
+def _tax_uuid(tax: TaxRate) -> uuid.UUID | None:
+    return uuid.UUID(tax.tax_id) if tax.tax_id else None
+
+
+def write_fees(ctx: Ctx, invoice: Invoice, drafts: Sequence[FeeDraft], *, finalizing: bool) -> InvoiceTotals:
+    """Persist ``drafts`` with their taxes, and set the invoice's amounts."""
+    rows = [_fee_row(ctx, invoice, draft) for draft in drafts]
+    lines = tuple(
+        FeeLine(
+            id=str(row.id),
+            fee_type=cast(FeeType, draft.fee_type),
+            amount_cents=draft.amount_cents,
+            precise_amount_cents=draft.precise_amount_cents,
+            taxes=draft.taxes,
+            subscription_id=str(draft.subscription_id) if draft.subscription_id else None,
+            charge_id=str(draft.charge_id) if draft.charge_id else None,
+            charge_filter_id=str(draft.charge_filter_id) if draft.charge_filter_id else None,
+            billable_metric_id=str(draft.billable_metric_id) if draft.billable_metric_id else None,
+            grouped_by=grouping(draft.grouped_by),
+        )
+        for row, draft in zip(rows, drafts, strict=True)
+    )
+    totals = compute_invoice(
+        InvoiceInput(
+            kind="subscription",
+            currency=invoice.currency,
+            fees=lines,
+            finalizing=finalizing,
+            invoice_id=str(invoice.id),
+        )
+    )
+    descriptions = _descriptions(ctx, drafts)
+    now = ctx.now()
+    by_draft = {id(draft): row for row, draft in zip(rows, drafts, strict=True)}
+    for row, draft, computed in zip(rows, drafts, totals.fees, strict=True):
+        row.taxes_amount_cents = computed.taxes.taxes_amount_cents
+        row.taxes_precise_amount_cents = computed.taxes.taxes_precise_amount_cents
+        row.taxes_rate = computed.taxes.taxes_rate
+        row.precise_coupons_amount_cents = computed.fee.precise_coupons_amount_cents
+        if draft.true_up_parent is not None and id(draft.true_up_parent) in by_draft:
+            row.true_up_parent_fee_id = by_draft[id(draft.true_up_parent)].id
+        ctx.session.add(row)
+        for applied in computed.taxes.applied_taxes:
+            ctx.session.add(
+                FeeAppliedTax(
+                    id=new_id(),
+                    organization_id=ctx.org_id,
+                    fee_id=row.id,
+                    tax_id=_tax_uuid(applied.tax),
+                    tax_name=applied.tax.name,
+                    tax_code=applied.tax.code,
+                    tax_rate=applied.tax.rate,
+                    tax_description=descriptions.get(applied.tax.tax_id or ""),
+                    amount_currency=draft.amount_currency,
+                    amount_cents=applied.amount_cents,
+                    precise_amount_cents=applied.precise_amount_cents,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    for invoice_tax in totals.applied_taxes:
+        ctx.session.add(
+            InvoiceAppliedTax(
+                id=new_id(),
+                organization_id=ctx.org_id,
+                invoice_id=invoice.id,
+                tax_id=_tax_uuid(invoice_tax.tax),
+                tax_name=invoice_tax.tax.name,
+                tax_code=invoice_tax.tax.code,
+                tax_rate=invoice_tax.tax.rate,
+                tax_description=descriptions.get(invoice_tax.tax.tax_id or ""),
+                amount_currency=invoice.currency,
+                amount_cents=invoice_tax.amount_cents,
+                precise_amount_cents=invoice_tax.precise_amount_cents,
+                fees_amount_cents=invoice_tax.fees_amount_cents,
+                taxable_base_amount_cents=invoice_tax.fees_amount_cents,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    _set_amounts(invoice, totals)
+    invoice.updated_at = now
+    ctx.session.flush()
+    return totals
+
+
+def _set_amounts(invoice: Invoice, totals: InvoiceTotals) -> None:
+    invoice.fees_amount_cents = totals.fees_amount_cents
+    invoice.coupons_amount_cents = totals.coupons_amount_cents
+    invoice.progressive_billing_credit_amount_cents = totals.progressive_billing_credit_amount_cents
+    invoice.sub_total_excluding_taxes_amount_cents = totals.sub_total_excluding_taxes_amount_cents
+    invoice.taxes_amount_cents = totals.taxes_amount_cents
+    invoice.taxes_rate = totals.taxes_rate
+    invoice.sub_total_including_taxes_amount_cents = totals.sub_total_including_taxes_amount_cents
+    invoice.credit_notes_amount_cents = totals.credit_notes_amount_cents
+    invoice.prepaid_credit_amount_cents = totals.prepaid_credit_amount_cents
+    invoice.total_amount_cents = totals.total_amount_cents
+    invoice.payment_status = totals.payment_status
+
+
+def compute_subscription_invoice(
+    ctx: Ctx,
+    engine: FeeEngine,
+    invoice: Invoice,
+    periods: Sequence[BilledPeriod],
+    taxes: TaxResolver,
+    *,
+    finalizing: bool,
+) -> InvoiceTotals:
+    """Fees of every subscription on ``invoice`` (in order), then taxes and totals."""
+    if not periods:
+        return write_fees(ctx, invoice, [], finalizing=finalizing)
+    facts = InvoiceFacts(
+        invoice_id=invoice.id,
+        created_at=invoice.created_at,
+        timestamp=periods[0].bounds.timestamp,
+        skip_charges=invoice.skip_charges,
+        voided_invoice_id=invoice.voided_invoice_id,
+    )
+    drafts: list[FeeDraft] = []
+    for period in periods:
+        drafts.extend(subscription_invoice_fees(ctx, engine, period.billed, period.bounds, facts, taxes))
+    return write_fees(ctx, invoice, drafts, finalizing=finalizing)

@@ -1,0 +1,84 @@
+"""A subscription's billing history, as the fee rules of one invoice need it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+
+from billow.billing.models import Fee, Invoice, InvoiceSubscription
+from billow.db.context import Ctx
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """The invoice being computed: its id, creation time, billing timestamp and options."""
+
+    invoice_id: uuid.UUID | None
+    created_at: datetime
+    timestamp: datetime
+    skip_charges: bool = False
+    voided_invoice_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionHistory:
+    invoice_count: int
+    """Non-deleted invoices holding the subscription (this one included)."""
+    invoice_subscription_count: int
+    last_is_starting: bool
+    """The subscription's latest invoice-subscription is a ``subscription_starting`` one."""
+    has_earlier_subscription_fee: bool
+    """A subscription fee of the subscription was created before this invoice."""
+    ever_billed_subscription_fee: bool
+    subscription_fee_on_day_elsewhere: bool
+    """A subscription fee was created on the invoice's local day on another invoice."""
+
+
+def _utc_day(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def load_history(
+    ctx: Ctx, subscription_id: uuid.UUID, facts: InvoiceFacts, local_day: date
+) -> SubscriptionHistory:
+    session = ctx.session
+    rows = session.execute(
+        select(InvoiceSubscription.invoicing_reason, Invoice.status)
+        .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
+        .where(
+            InvoiceSubscription.organization_id == ctx.org_id,
+            InvoiceSubscription.subscription_id == subscription_id,
+        )
+        .order_by(InvoiceSubscription.created_at, InvoiceSubscription.id)
+    ).all()
+    invoice_count = sum(1 for _, status in rows if status != "deleted")
+    # Lago compares the fee's creation time with the issuing day as a UTC day.
+    day_start, day_end = _utc_day(local_day)
+    excluded = [i for i in (facts.invoice_id, facts.voided_invoice_id) if i is not None]
+    elsewhere = and_(Fee.created_at >= day_start, Fee.created_at < day_end)
+    if excluded:
+        elsewhere = and_(elsewhere, or_(Fee.invoice_id.is_(None), Fee.invoice_id.not_in(excluded)))
+    ever, earlier, on_day = session.execute(
+        select(
+            func.count(Fee.id),
+            func.coalesce(func.sum(case((Fee.created_at < facts.created_at, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((elsewhere, 1), else_=0)), 0),
+        ).where(
+            Fee.organization_id == ctx.org_id,
+            Fee.subscription_id == subscription_id,
+            Fee.fee_type == "subscription",
+            Fee.deleted_at.is_(None),
+        )
+    ).one()
+    return SubscriptionHistory(
+        invoice_count=invoice_count,
+        invoice_subscription_count=len(rows),
+        last_is_starting=bool(rows) and rows[-1][0] == "subscription_starting",
+        has_earlier_subscription_fee=earlier > 0,
+        ever_billed_subscription_fee=ever > 0,
+        subscription_fee_on_day_elsewhere=on_day > 0,
+    )

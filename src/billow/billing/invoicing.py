@@ -1,0 +1,228 @@
+"""The ``billing.bill_subscriptions`` job (docs/adr/0001-billing-jobs.md): one invoice for the
+items of one customer at one timestamp.
+
+Steps: the invoice (``generating``) and its invoice-subscriptions with their boundaries are
+written first — a recurring (periodic) row carries the period it bills under a unique index, so a
+second invoice for the same subscription period fails there and the job ends silently, its
+savepoint rolled back. Then every subscription's fees (Lago's order), taxes and totals, then
+draft / finalized / closed (:mod:`billow.billing.finalization`).
+
+A periodic item whose subscription has a pending downgrade successor is not billed as such: the
+subscriptions package switches plans (``apply_scheduled_downgrade``) and one invoice bills the
+old subscription's last period (``subscription_terminating``) and, when it bills at start, the
+new one's first fee (``subscription_starting``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from billow.billing.assembly import BilledPeriod, compute_subscription_invoice
+from billow.billing.boundaries import compute_boundaries, period_key
+from billow.billing.fees.engine import FeeEngine
+from billow.billing.fees.fixed_charges import advance_fixed_charges
+from billow.billing.fees.taxes import TaxResolver
+from billow.billing.finalization import settle_generated
+from billow.billing.issuing import grace_period_days, net_payment_term_days, subscription_invoice_dates
+from billow.billing.models import Invoice, InvoiceSubscription
+from billow.billing.numbering import draft_number
+from billow.billing.parties import InvoiceParties, customer_by_id, parties_for
+from billow.billing.recurring import recurring_period_billed
+from billow.billing.subjects import load_billed_subscription
+from billow.core.ids import new_id
+from billow.core.timefmt import parse_iso_datetime
+from billow.customers.models import Customer
+from billow.db.context import Ctx
+from billow.jobs.registry import HandlerResult
+from billow.pricing.plans.models import Plan
+from billow.subscriptions.activation import apply_scheduled_downgrade
+from billow.subscriptions.models import Subscription
+from billow.subscriptions.periods import local_date
+from billow.subscriptions.repository import next_subscription
+
+log = structlog.get_logger("billow.billing")
+
+BILL_SUBSCRIPTIONS_JOB = "billing.bill_subscriptions"
+
+STARTING = "subscription_starting"
+PERIODIC = "subscription_periodic"
+TERMINATING = "subscription_terminating"
+UPGRADING = "subscription_upgrading"
+REASONS = (STARTING, PERIODIC, TERMINATING, UPGRADING)
+
+
+@dataclass(frozen=True)
+class BillingItem:
+    subscription: Subscription
+    reason: str
+
+    @property
+    def stored_reason(self) -> str:
+        """The old subscription of an upgrade is stored as Lago's ``subscription_terminating``."""
+        return TERMINATING if self.reason == UPGRADING else self.reason
+
+
+def _load_items(ctx: Ctx, customer_id: uuid.UUID, raw_items: Sequence[dict[str, Any]]) -> list[BillingItem]:
+    items: list[BillingItem] = []
+    seen: set[uuid.UUID] = set()
+    for raw in raw_items:
+        reason = str(raw.get("reason"))
+        if reason not in REASONS:
+            raise ValueError(f"unknown invoicing reason {reason!r}")
+        sub_id = uuid.UUID(str(raw["subscription_id"]))
+        sub = ctx.session.scalar(
+            select(Subscription).where(
+                Subscription.id == sub_id,
+                Subscription.organization_id == ctx.org_id,
+                Subscription.customer_id == customer_id,
+            )
+        )
+        if sub is None or sub.id in seen:
+            continue
+        seen.add(sub.id)
+        items.append(BillingItem(sub, reason))
+    return items
+
+
+def create_subscription_invoice(
+    ctx: Ctx,
+    engine: FeeEngine,
+    parties: InvoiceParties,
+    items: Sequence[BillingItem],
+    timestamp: datetime,
+) -> Invoice | None:
+    """Bill ``items`` (one customer, currency and billing entity) on one invoice at ``timestamp``.
+
+    Returns ``None`` when a recurring period was billed already (nothing is written).
+    """
+    customer = parties.customer
+    now = ctx.now()
+    recurring = any(item.reason == PERIODIC for item in items)
+    billing_day = local_date(timestamp, parties.timezone)
+    dates = subscription_invoice_dates(customer, parties.settings_entity, billing_day, recurring=recurring)
+    invoice = Invoice(
+        id=new_id(),
+        organization_id=ctx.org_id,
+        billing_entity_id=parties.entity.id,
+        customer_id=customer.id,
+        invoice_type="subscription",
+        status="generating",
+        payment_status="pending",
+        currency="",
+        number=draft_number(parties.entity),
+        timezone=parties.timezone,
+        issuing_date=dates.issuing_date,
+        payment_due_date=dates.payment_due_date,
+        expected_finalization_date=dates.expected_finalization_date,
+        net_payment_term=net_payment_term_days(customer, parties.settings_entity),
+        skip_charges=all(item.reason == STARTING for item in items),
+        created_at=now,
+        updated_at=now,
+    )
+    periods: list[BilledPeriod] = []
+    for item in items:
+        billed = load_billed_subscription(ctx, item.subscription, customer, parties.settings_entity)
+        schedule = billed.schedule()
+        bounds = compute_boundaries(
+            schedule,
+            timestamp,
+            already_billed=partial(recurring_period_billed, ctx, billed.id),
+        )
+        row = InvoiceSubscription(
+            id=new_id(),
+            organization_id=ctx.org_id,
+            invoice_id=invoice.id,
+            subscription_id=billed.id,
+            invoicing_reason=item.stored_reason,
+            recurring=item.reason == PERIODIC,
+            period_key=period_key(schedule, bounds),
+            timestamp=bounds.timestamp,
+            from_datetime=bounds.from_datetime,
+            to_datetime=bounds.to_datetime,
+            charges_from_datetime=bounds.charges_from_datetime,
+            charges_to_datetime=bounds.charges_to_datetime,
+            fixed_charges_from_datetime=bounds.fixed_charges_from_datetime,
+            fixed_charges_to_datetime=bounds.fixed_charges_to_datetime,
+            created_at=now,
+            updated_at=now,
+        )
+        periods.append(BilledPeriod(row, billed, bounds))
+    invoice.currency = periods[0].billed.plan.amount_currency
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(invoice)
+            ctx.session.add_all([p.row for p in periods])
+            ctx.session.flush()
+    except IntegrityError:
+        if not recurring:
+            raise
+        log.info("billing_period_already_invoiced", customer_id=str(customer.id))
+        return None
+    taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
+    finalizing = grace_period_days(customer, parties.settings_entity) == 0
+    compute_subscription_invoice(ctx, engine, invoice, periods, taxes, finalizing=finalizing)
+    settle_generated(ctx, invoice, parties)
+    return invoice
+
+
+def _downgrade(
+    ctx: Ctx, engine: FeeEngine, customer: Customer, old: Subscription, timestamp: datetime
+) -> Invoice | None:
+    """Terminate-and-start on the billing day of a subscription with a pending downgrade."""
+    new = apply_scheduled_downgrade(ctx, old, timestamp)
+    items = [BillingItem(old, TERMINATING)]
+    if new is not None and new.status == "active":
+        plan = ctx.session.get(Plan, new.plan_id)
+        if plan is not None and (plan.pay_in_advance or advance_fixed_charges(ctx, plan.id)):
+            items.append(BillingItem(new, STARTING))
+    return create_subscription_invoice(
+        ctx, engine, parties_for(ctx, customer, old.billing_entity_id), items, timestamp
+    )
+
+
+def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> list[Invoice]:
+    """Handle one ``billing.bill_subscriptions`` payload; returns the invoices created."""
+    customer = customer_by_id(ctx, uuid.UUID(str(payload["customer_id"])))
+    if customer is None:
+        log.warning("billing_customer_not_found", customer_id=payload.get("customer_id"))
+        return []
+    timestamp = parse_iso_datetime(str(payload["timestamp"]))
+    items = _load_items(ctx, customer.id, payload.get("items") or [])
+    invoices: list[Invoice] = []
+    regular: list[BillingItem] = []
+    for item in items:
+        if item.reason != PERIODIC:
+            regular.append(item)
+            continue
+        if item.subscription.status != "active":
+            continue
+        successor = next_subscription(ctx.session, item.subscription)
+        if successor is not None and successor.status == "pending":
+            invoice = _downgrade(ctx, engine, customer, item.subscription, timestamp)
+            if invoice is not None:
+                invoices.append(invoice)
+        else:
+            regular.append(item)
+    if regular:
+        parties = parties_for(ctx, customer, regular[0].subscription.billing_entity_id)
+        invoice = create_subscription_invoice(ctx, engine, parties, regular, timestamp)
+        if invoice is not None:
+            invoices.append(invoice)
+    return invoices
+
+
+def bill_subscriptions_handler(engine: FeeEngine) -> Callable[[Ctx, dict[str, Any]], HandlerResult]:
+    def handler(ctx: Ctx, payload: dict[str, Any]) -> HandlerResult:
+        bill_subscriptions(ctx, engine, payload)
+        return None
+
+    return handler

@@ -1,0 +1,23 @@
+"""The billing package's job kinds and hourly tick tasks (registered in ``billow.runtime``)."""
+
+from __future__ import annotations
+
+from billow.billing.fees.engine import FeeEngine, build_fee_engine
+from billow.billing.finalization import FINALIZE_INVOICE_JOB, finalization_tick_task, handle_finalize_invoice
+from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler
+from billow.billing.periodic import periodic_billing_tick_task
+from billow.jobs.registry import JobKind
+from billow.jobs.scheduler import TickTask
+
+
+def billing_job_kinds(engine: FeeEngine | None = None) -> list[JobKind]:
+    engine = engine or build_fee_engine()
+    return [
+        JobKind(BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler(engine)),
+        JobKind(FINALIZE_INVOICE_JOB, handle_finalize_invoice(engine)),
+    ]
+
+
+def billing_tick_tasks() -> list[TickTask]:
+    """Periodic billing, then drafts due for finalization."""
+    return [periodic_billing_tick_task(), finalization_tick_task()]

@@ -1,0 +1,83 @@
+"""Invoice numbers (billing.md §4.7), assigned when an invoice is finalized, gapless.
+
+* Every finalized invoice takes the next per-(customer, billing entity) ``sequential_id``.
+* ``per_customer``: ``<prefix>-<customer seq:03d>-<invoice seq:03d>``.
+* ``per_organization`` (Lago's per billing entity): also the next ``billing_entity_sequential_id``
+  — one more than the entity's numbered invoices, so switching from per-customer numbering
+  continues after them — and ``<prefix>-<YYYYMM>-<seq:03d>``, YYYYMM being the finalization
+  month in the entity's timezone (a label only: the sequence never resets).
+
+Concurrency: the counter's owner row is locked (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL;
+SQLite serializes writers) until the transaction ends; the unique indexes on ``invoices`` are the
+backstop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from billow.billing.models import Invoice
+from billow.customers.models import Customer
+from billow.db.context import Ctx
+from billow.organizations.models import BillingEntity
+
+NUMBERED_STATUSES = ("finalized", "voided")
+PER_ENTITY = ("per_organization", "per_billing_entity")
+
+
+def draft_number(entity: BillingEntity) -> str:
+    return f"{entity.document_number_prefix}-DRAFT"
+
+
+def _lock(ctx: Ctx, model: type[Customer] | type[BillingEntity], row_id: object) -> None:
+    """``FOR NO KEY UPDATE``: it does not conflict with the key-share locks that inserting rows
+    referencing the owner take (a plain ``FOR UPDATE`` would deadlock two invoice insertions)."""
+    if ctx.dialect == "postgresql":
+        ctx.session.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=True))
+
+
+def _next_customer_sequence(ctx: Ctx, invoice: Invoice) -> int:
+    current = ctx.session.scalar(
+        select(func.max(Invoice.sequential_id)).where(
+            Invoice.customer_id == invoice.customer_id,
+            Invoice.billing_entity_id == invoice.billing_entity_id,
+            Invoice.sequential_id.is_not(None),
+        )
+    )
+    return int(current or 0) + 1
+
+
+def _next_entity_sequence(ctx: Ctx, invoice: Invoice) -> int:
+    numbered = (
+        Invoice.billing_entity_id == invoice.billing_entity_id,
+        Invoice.status.in_(NUMBERED_STATUSES),
+        Invoice.self_billed.is_(False),
+    )
+    highest = ctx.session.scalar(select(func.max(Invoice.billing_entity_sequential_id)).where(*numbered))
+    count = ctx.session.scalar(select(func.count(Invoice.id)).where(*numbered, Invoice.id != invoice.id))
+    return max(int(highest or 0), int(count or 0)) + 1
+
+
+def assign_number(
+    ctx: Ctx, invoice: Invoice, customer: Customer, entity: BillingEntity, now: datetime
+) -> None:
+    """Give ``invoice`` (being finalized) its sequence numbers and its number."""
+    if invoice.sequential_id is not None and not invoice.number.endswith("-DRAFT"):
+        return
+    per_entity = entity.document_numbering in PER_ENTITY and not invoice.self_billed
+    if per_entity:
+        _lock(ctx, BillingEntity, entity.id)
+    else:
+        _lock(ctx, Customer, customer.id)
+    ctx.session.flush()
+    invoice.sequential_id = _next_customer_sequence(ctx, invoice)
+    prefix = entity.document_number_prefix
+    if per_entity:
+        invoice.billing_entity_sequential_id = _next_entity_sequence(ctx, invoice)
+        month = now.astimezone(ZoneInfo(entity.timezone or "UTC")).strftime("%Y%m")
+        invoice.number = f"{prefix}-{month}-{invoice.billing_entity_sequential_id:03d}"
+    else:
+        invoice.number = f"{prefix}-{customer.sequential_id:03d}-{invoice.sequential_id:03d}"

@@ -1,0 +1,55 @@
+"""The customer and billing entities an invoice involves.
+
+``entity`` issues the invoice (numbering, prefix); ``settings_entity`` is the customer's own
+billing entity, whose settings (timezone, grace period, net payment term, zero-amount rule,
+default taxes) apply when the customer has none — Lago's ``customer.applicable_*``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from billow.billing.models import Invoice
+from billow.customers.models import Customer
+from billow.db.context import Ctx
+from billow.organizations.models import BillingEntity
+from billow.subscriptions.facts import timezone_of
+
+
+@dataclass(frozen=True)
+class InvoiceParties:
+    customer: Customer
+    entity: BillingEntity
+    settings_entity: BillingEntity
+
+    @property
+    def timezone(self) -> str:
+        return timezone_of(self.customer, self.settings_entity)
+
+
+def _entity(ctx: Ctx, entity_id: uuid.UUID) -> BillingEntity:
+    entity = ctx.session.get(BillingEntity, entity_id)
+    if entity is None or entity.organization_id != ctx.org_id:
+        raise LookupError(f"billing entity {entity_id} not found")
+    return entity
+
+
+def customer_by_id(ctx: Ctx, customer_id: uuid.UUID) -> Customer | None:
+    customer = ctx.session.get(Customer, customer_id)
+    if customer is None or customer.organization_id != ctx.org_id:
+        return None
+    return customer
+
+
+def parties_for(ctx: Ctx, customer: Customer, entity_id: uuid.UUID | None) -> InvoiceParties:
+    settings = _entity(ctx, customer.billing_entity_id)
+    entity = settings if entity_id is None or entity_id == settings.id else _entity(ctx, entity_id)
+    return InvoiceParties(customer, entity, settings)
+
+
+def invoice_parties(ctx: Ctx, invoice: Invoice) -> InvoiceParties:
+    customer = customer_by_id(ctx, invoice.customer_id)
+    if customer is None:
+        raise LookupError(f"customer {invoice.customer_id} not found")
+    return parties_for(ctx, customer, invoice.billing_entity_id)
