@@ -14,6 +14,7 @@ from typing import cast
 
 from sqlalchemy import delete, select
 
+from billow.billing.adjustments import AdjustmentRequest, collect_adjustments, persist_adjustments
 from billow.billing.boundaries import Boundaries
 from billow.billing.fees.compute import subscription_invoice_fees
 from billow.billing.fees.drafts import FeeDraft
@@ -24,6 +25,7 @@ from billow.billing.math import (
     FeeLine,
     FeeType,
     InvoiceInput,
+    InvoiceKind,
     InvoiceTotals,
     TaxRate,
     compute_invoice,
@@ -113,8 +115,18 @@ def _tax_uuid(tax: TaxRate) -> uuid.UUID | None:
     return uuid.UUID(tax.tax_id) if tax.tax_id else None
 
 
-def write_fees(ctx: Ctx, invoice: Invoice, drafts: Sequence[FeeDraft], *, finalizing: bool) -> InvoiceTotals:
-    """Persist ``drafts`` with their taxes, and set the invoice's amounts."""
+def write_fees(
+    ctx: Ctx,
+    invoice: Invoice,
+    drafts: Sequence[FeeDraft],
+    *,
+    finalizing: bool,
+    kind: InvoiceKind = "subscription",
+    subscription_ids: Sequence[uuid.UUID] = (),
+) -> InvoiceTotals:
+    """Persist ``drafts`` with their taxes, apply the invoice's adjustments (progressive credit,
+    coupons, credit notes, prepaid credits — each from its ``AdjustmentSource``), and set the
+    invoice's amounts."""
     rows = [_fee_row(ctx, invoice, draft) for draft in drafts]
     lines = tuple(
         FeeLine(
@@ -131,13 +143,21 @@ def write_fees(ctx: Ctx, invoice: Invoice, drafts: Sequence[FeeDraft], *, finali
         )
         for row, draft in zip(rows, drafts, strict=True)
     )
+    request = AdjustmentRequest(
+        invoice=invoice,
+        kind=kind,
+        finalizing=finalizing,
+        subscription_ids=tuple(subscription_ids),
+        fees=tuple(rows),
+    )
     totals = compute_invoice(
         InvoiceInput(
-            kind="subscription",
+            kind=kind,
             currency=invoice.currency,
             fees=lines,
             finalizing=finalizing,
             invoice_id=str(invoice.id),
+            **collect_adjustments(ctx, request),
         )
     )
     descriptions = _descriptions(ctx, drafts)
@@ -148,6 +168,7 @@ def write_fees(ctx: Ctx, invoice: Invoice, drafts: Sequence[FeeDraft], *, finali
         row.taxes_precise_amount_cents = computed.taxes.taxes_precise_amount_cents
         row.taxes_rate = computed.taxes.taxes_rate
         row.precise_coupons_amount_cents = computed.fee.precise_coupons_amount_cents
+        row.precise_credit_notes_amount_cents = computed.precise_credit_notes_amount_cents
         if draft.true_up_parent is not None and id(draft.true_up_parent) in by_draft:
             row.true_up_parent_fee_id = by_draft[id(draft.true_up_parent)].id
         ctx.session.add(row)
@@ -192,6 +213,8 @@ def write_fees(ctx: Ctx, invoice: Invoice, drafts: Sequence[FeeDraft], *, finali
     _set_amounts(invoice, totals)
     invoice.updated_at = now
     ctx.session.flush()
+    persist_adjustments(ctx, request, totals)
+    ctx.session.flush()
     return totals
 
 
@@ -219,6 +242,7 @@ def compute_subscription_invoice(
     finalizing: bool,
 ) -> InvoiceTotals:
     """Fees of every subscription on ``invoice`` (in order), then taxes and totals."""
+    subscription_ids = [period.row.subscription_id for period in periods]
     if not periods:
         return write_fees(ctx, invoice, [], finalizing=finalizing)
     facts = InvoiceFacts(
@@ -231,4 +255,4 @@ def compute_subscription_invoice(
     drafts: list[FeeDraft] = []
     for period in periods:
         drafts.extend(subscription_invoice_fees(ctx, engine, period.billed, period.bounds, facts, taxes))
-    return write_fees(ctx, invoice, drafts, finalizing=finalizing)
+    return write_fees(ctx, invoice, drafts, finalizing=finalizing, subscription_ids=subscription_ids)

@@ -1,0 +1,71 @@
+"""What an invoice takes off its fees besides taxes: progressive-billing credits, coupons,
+credit notes and prepaid credits (billing.md §4.3 steps 4, 5, 7, 8).
+
+Each kind of adjustment is an ``AdjustmentSource``: it ``collect``s its inputs for the pure
+``billing.math.compute_invoice`` (the customer's applied coupons, available credit notes,
+wallets...) and, once the amounts are computed and the fees written, ``persist``s its outcome
+(credits rows, coupon lifecycle, credit-note balances, wallet transactions) in the same
+transaction. Sources of packages built on billing (credit notes, wallets) are wired from
+``billow.runtime.build_hooks`` through ``InvoiceAdjustmentHooks``; billing never imports them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from billow.billing.math import InvoiceKind, InvoiceTotals
+from billow.billing.models import Fee, Invoice
+from billow.db.context import Ctx
+
+
+@dataclass(frozen=True)
+class AdjustmentRequest:
+    """The invoice being computed. ``fees`` are the rows just written (ids match ``FeeLine.id``)."""
+
+    invoice: Invoice
+    kind: InvoiceKind
+    finalizing: bool
+    subscription_ids: tuple[uuid.UUID, ...]
+    fees: tuple[Fee, ...]
+
+
+class AdjustmentSource(Protocol):
+    name: str
+
+    def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
+        """``InvoiceInput`` fields this source provides (e.g. ``{"applied_coupons": (...)}``)."""
+        ...
+
+    def persist(self, ctx: Ctx, request: AdjustmentRequest, totals: InvoiceTotals) -> None:
+        """Record what the computed invoice consumed (same transaction)."""
+        ...
+
+
+@dataclass(frozen=True)
+class InvoiceAdjustmentHooks:
+    """Adjustment sources in the order they persist (wired by ``billow.runtime.build_hooks``)."""
+
+    sources: tuple[AdjustmentSource, ...] = ()
+
+
+def adjustment_sources(ctx: Ctx) -> tuple[AdjustmentSource, ...]:
+    return ctx.hooks.get(InvoiceAdjustmentHooks).sources
+
+
+def collect_adjustments(ctx: Ctx, request: AdjustmentRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for source in adjustment_sources(ctx):
+        provided = source.collect(ctx, request)
+        overlap = set(provided) & set(fields)
+        if overlap:
+            raise RuntimeError(f"adjustment source {source.name} provides {sorted(overlap)} twice")
+        fields.update(provided)
+    return fields
+
+
+def persist_adjustments(ctx: Ctx, request: AdjustmentRequest, totals: InvoiceTotals) -> None:
+    for source in adjustment_sources(ctx):
+        source.persist(ctx, request, totals)
