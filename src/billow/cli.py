@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Annotated
 
 import httpx
@@ -31,9 +32,19 @@ app.add_typer(webhooks_app, name="webhooks")
 
 
 def _configure_logging(level: str) -> None:
+    """One JSON line per log record on stderr: cheap to write (no terminal rendering of
+    tracebacks on the request path) and easy to ship."""
     logging.basicConfig(level=level.upper(), format="%(message)s")
     structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
     )
 
 
