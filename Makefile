@@ -36,6 +36,7 @@ lint: $(STAMP_DEV)
 ## make bench: the benchmarks (print figures; not tests)
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/aggregate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

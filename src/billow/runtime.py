@@ -9,10 +9,22 @@ from dataclasses import dataclass, field
 import httpx
 import structlog
 
+from billow.billing.adjustments import InvoiceAdjustmentHooks
+from billow.billing.advance.jobs import advance_job_kinds, pay_in_advance_listener
+from billow.billing.coupons import CouponsSource
+from billow.billing.credits import applied_coupon_usage
 from billow.billing.customer_queries import customer_has_invoices
+from billow.billing.hooks import DraftRefreshHooks, InvoiceFinalizedHooks, TerminationCreditHooks
 from billow.billing.jobs import billing_job_kinds, billing_tick_tasks
+from billow.billing.payment_hooks import PaymentStatusHooks
+from billow.billing.progressive.check import progressive_billing_listener
+from billow.billing.progressive.credit import ProgressiveCreditSource
 from billow.core.clock import Clock, ManualClock, SystemClock, ensure_utc
 from billow.core.hooks import Hooks
+from billow.credit_notes.consumption import CreditNotesSource
+from billow.credit_notes.drafts import finalize_invoice_credit_notes, follow_refreshed_fees
+from billow.credit_notes.jobs import credit_note_job_kinds
+from billow.credit_notes.termination import before_termination_invoice
 from billow.customers.hooks import CustomerHooks
 from billow.db.engine import Database
 from billow.db.migrate import upgrade
@@ -20,10 +32,11 @@ from billow.jobs.models import ClockState
 from billow.jobs.registry import JobKind, JobRegistry
 from billow.jobs.scheduler import Scheduler, TickTask
 from billow.jobs.worker import Worker
-from billow.metering.hooks import MetricHooks
+from billow.metering.hooks import IngestionHooks, MetricHooks
 from billow.organizations.service import ensure_bootstrap_organization
 from billow.pricing.add_ons.hooks import AddOnHooks
 from billow.pricing.coupons.applied import customer_has_currency_coupons, terminate_customer_coupons
+from billow.pricing.coupons.hooks import AppliedCouponHooks
 from billow.pricing.coupons.jobs import coupon_tick_tasks
 from billow.pricing.plans.hooks import PlanHooks
 from billow.pricing.plans.jobs import plan_job_kinds
@@ -40,6 +53,15 @@ from billow.subscriptions.terminate import (
     terminate_customer_subscriptions,
     terminate_deleted_plan_subscriptions,
 )
+from billow.wallets.consumption import WalletsSource
+from billow.wallets.jobs import wallet_job_kinds, wallet_tick_tasks
+from billow.wallets.transactions import on_payment_status_change
+from billow.wallets.triggers import ingestion_listener, refresh_after_finalization
+from billow.wallets.wallets import (
+    customer_has_wallets,
+    discard_wallet_targets_of_metric,
+    terminate_customer_wallets,
+)
 from billow.webhooks.delivery import default_client_factory, delivery_job_kinds
 from billow.webhooks.signing import JwtSigner, load_or_create_private_key
 
@@ -53,23 +75,48 @@ def build_hooks() -> Hooks:
     one place where a lower package meets the upper ones, so that none imports upwards."""
     return Hooks(
         CustomerHooks(
-            # Lago's ``Customer#editable?``. Wallets add theirs here once they exist.
+            # Lago's ``Customer#editable?``.
             currency_holders=(
                 customer_has_subscriptions,
                 customer_has_invoices,
                 customer_has_currency_coupons,
+                customer_has_wallets,
             ),
-            # Lago's ``TerminateRelationsService``, in its order. Still to add here when those
-            # packages exist: billing's finalization of the draft invoices, wallets' termination.
-            on_delete=(terminate_customer_subscriptions, terminate_customer_coupons),
+            # Lago's ``TerminateRelationsService``, in its order. Still to add here: billing's
+            # finalization of the draft invoices.
+            on_delete=(
+                terminate_customer_subscriptions,
+                terminate_customer_coupons,
+                terminate_customer_wallets,
+            ),
         ),
         MetricHooks(
             attached_to_plans=(metric_attached_to_plans,),
-            on_delete=(discard_charges_of_metric,),
+            on_delete=(discard_charges_of_metric, discard_wallet_targets_of_metric),
             filters_changed=(trim_charge_filters_of_metric,),
+        ),
+        # Lago's event post-processing: pay-in-advance fees (one job per ingestion batch).
+        # Lifetime usage / progressive billing: a debounced refresh per subscription.
+        IngestionHooks(
+            listeners=(pay_in_advance_listener(), progressive_billing_listener(), ingestion_listener())
         ),
         AddOnHooks(on_delete=(discard_fixed_charges_of_add_on,)),
         PlanHooks(attached_to_subscriptions=(plan_has_subscriptions,)),
+        # What an invoice takes off its fees, in the order it persists (billing.md §4.3):
+        # progressive-billing credit (step 4), coupons (step 5), credit notes (step 7), prepaid
+        # credits (step 8).
+        InvoiceAdjustmentHooks(
+            sources=(ProgressiveCreditSource(), CouponsSource(), CreditNotesSource(), WalletsSource())
+        ),
+        # A credit invoice's payment settles (or fails) the wallet top-up it bills.
+        PaymentStatusHooks(on_change=(on_payment_status_change,)),
+        # Applied coupons show their credits on invoices (``amount_cents_remaining``, ``credits``).
+        AppliedCouponHooks(usage=applied_coupon_usage),
+        # The unused pay-in-advance days' credit note, issued before the termination invoice.
+        TerminationCreditHooks(before_invoice=(before_termination_invoice,)),
+        # Draft credit notes follow their draft invoice's fees and finalization.
+        DraftRefreshHooks(around_refresh=(follow_refreshed_fees,)),
+        InvoiceFinalizedHooks(on_finalized=(finalize_invoice_credit_notes, refresh_after_finalization)),
     )
 
 
@@ -82,12 +129,15 @@ def build_job_kinds(signer: JwtSigner, client_factory: Callable[[float], httpx.C
         *plan_job_kinds(before_delete=(terminate_deleted_plan_subscriptions,)),
         *subscription_job_kinds(),
         *billing_job_kinds(),
+        *advance_job_kinds(),
+        *credit_note_job_kinds(),
+        *wallet_job_kinds(),
     ]
 
 
 def build_tick_tasks() -> list[TickTask]:
     """Everything the hourly scheduler checks. Add a domain's tick tasks here."""
-    return [*coupon_tick_tasks(), *subscription_tick_tasks(), *billing_tick_tasks()]
+    return [*coupon_tick_tasks(), *subscription_tick_tasks(), *billing_tick_tasks(), *wallet_tick_tasks()]
 
 
 @dataclass

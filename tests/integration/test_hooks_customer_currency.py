@@ -13,6 +13,7 @@ from billow.pricing.coupons.applied import customer_has_currency_coupons, termin
 from billow.runtime import build_hooks
 from billow.subscriptions.queries import customer_has_subscriptions
 from billow.subscriptions.terminate import terminate_customer_subscriptions
+from billow.wallets.wallets import customer_has_wallets, terminate_customer_wallets
 from tests.integration.helpers import (
     FIXED_COUPON,
     PERCENT_COUPON,
@@ -53,8 +54,13 @@ def test_runtime_wires_every_currency_holder() -> None:
         customer_has_subscriptions,
         customer_has_invoices,
         customer_has_currency_coupons,
+        customer_has_wallets,
     )
-    assert hooks.on_delete == (terminate_customer_subscriptions, terminate_customer_coupons)
+    assert hooks.on_delete == (
+        terminate_customer_subscriptions,
+        terminate_customer_coupons,
+        terminate_customer_wallets,
+    )
 
 
 def test_a_subscription_locks_the_currency(api: Any, runtime: Any) -> None:

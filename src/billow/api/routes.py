@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
 
+from fastapi import APIRouter, Depends, Request
+
+from billow.api.deps import OrgId
+from billow.billing.advance.api import router as event_estimates
 from billow.billing.api import router as invoices
+from billow.billing.usage.api import router as usage
+from billow.credit_notes.api import router as credit_notes
 from billow.customers.api import router as customers
 from billow.metering.api import router as billable_metrics
+from billow.metering.events.api import invalidate_metric_cache
 from billow.metering.events.api import router as events
 from billow.organizations.api import router as organizations
 from billow.pricing.add_ons.api import router as add_ons
@@ -16,7 +23,21 @@ from billow.pricing.pricing_units.api import router as pricing_units
 from billow.pricing.taxes.api import router as taxes
 from billow.subscriptions.api import router as subscriptions
 from billow.testclock.api import router as testclock
+from billow.wallets.api import router as wallets
 from billow.webhooks.api import router as webhooks
+
+
+async def _refresh_ingestion_cache(request: Request, org_id: OrgId) -> AsyncIterator[None]:
+    """After a plan write: ingestion re-reads which codes have pay-in-advance charges."""
+    yield
+    if request.method not in ("GET", "HEAD"):
+        invalidate_metric_cache(request, org_id)
+
+
+def _refreshing_ingestion(router: APIRouter) -> APIRouter:
+    wrapper = APIRouter(dependencies=[Depends(_refresh_ingestion_cache)])
+    wrapper.include_router(router)
+    return wrapper
 
 
 def api_routers() -> list[APIRouter]:
@@ -26,12 +47,16 @@ def api_routers() -> list[APIRouter]:
         testclock,
         customers,
         billable_metrics,
+        event_estimates,
         events,
         taxes,
         add_ons,
         coupons,
-        plans,
+        _refreshing_ingestion(plans),
         pricing_units,
         subscriptions,
         invoices,
+        usage,
+        wallets,
+        credit_notes,
     ]

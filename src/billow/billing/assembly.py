@@ -35,7 +35,9 @@ from billow.billing.models import Fee, FeeAppliedTax, Invoice, InvoiceAppliedTax
 from billow.billing.subjects import BilledSubscription
 from billow.core.ids import new_id
 from billow.db.context import Ctx
+from billow.pricing.plans.models import Plan
 from billow.pricing.taxes.models import Tax
+from billow.subscriptions.models import Subscription
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def _fee_row(ctx: Ctx, invoice: Invoice, draft: FeeDraft) -> Fee:
         invoiceable=draft.invoiceable,
         pay_in_advance=draft.pay_in_advance,
         invoice_display_name=draft.invoice_display_name,
+        description=draft.description,
         grouped_by=draft.grouped_by,
         amount_currency=draft.amount_currency,
         amount_cents=draft.amount_cents,
@@ -97,6 +100,9 @@ def _fee_row(ctx: Ctx, invoice: Invoice, draft: FeeDraft) -> Fee:
         amount_details=draft.amount_details,
         properties=draft.properties,
         pricing_unit_details=draft.pricing_unit_details,
+        pay_in_advance_event_id=draft.pay_in_advance_event_id,
+        pay_in_advance_event_transaction_id=draft.pay_in_advance_event_transaction_id,
+        idempotency_key=draft.idempotency_key,
         payment_status="pending",
         created_at=invoice.created_at,
         updated_at=ctx.now(),
@@ -109,6 +115,20 @@ def _descriptions(ctx: Ctx, drafts: Sequence[FeeDraft]) -> dict[str, str | None]
         return {}
     rows = ctx.session.execute(select(Tax.id, Tax.description).where(Tax.id.in_(ids)))
     return {str(tax_id): description for tax_id, description in rows}
+
+
+def _parent_plans(ctx: Ctx, drafts: Sequence[FeeDraft]) -> dict[uuid.UUID, str]:
+    """Each subscription's plan, or the parent plan of an override (coupons limited to plans
+    match on it, as Lago's ``parent_and_overriden_plans``)."""
+    ids = {d.subscription_id for d in drafts if d.subscription_id is not None}
+    if not ids:
+        return {}
+    rows = ctx.session.execute(
+        select(Subscription.id, Plan.id, Plan.parent_id)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.id.in_(ids), Subscription.organization_id == ctx.org_id)
+    )
+    return {sub_id: str(parent_id or plan_id) for sub_id, plan_id, parent_id in rows}
 
 
 def _tax_uuid(tax: TaxRate) -> uuid.UUID | None:
@@ -128,6 +148,7 @@ def write_fees(
     coupons, credit notes, prepaid credits — each from its ``AdjustmentSource``), and set the
     invoice's amounts."""
     rows = [_fee_row(ctx, invoice, draft) for draft in drafts]
+    plans = _parent_plans(ctx, drafts)
     lines = tuple(
         FeeLine(
             id=str(row.id),
@@ -136,6 +157,7 @@ def write_fees(
             precise_amount_cents=draft.precise_amount_cents,
             taxes=draft.taxes,
             subscription_id=str(draft.subscription_id) if draft.subscription_id else None,
+            plan_id=plans.get(draft.subscription_id) if draft.subscription_id else None,
             charge_id=str(draft.charge_id) if draft.charge_id else None,
             charge_filter_id=str(draft.charge_filter_id) if draft.charge_filter_id else None,
             billable_metric_id=str(draft.billable_metric_id) if draft.billable_metric_id else None,

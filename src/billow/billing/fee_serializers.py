@@ -145,6 +145,17 @@ def _item(fee: Fee, rel: _Related) -> dict[str, Any]:
             lago_item_id=str(add_on.id) if add_on else None,
             item_type="AddOn",
         )
+    elif fee.fee_type == "credit":
+        # A wallet top-up: the item is the wallet transaction (``properties`` keep its id).
+        name = fee.invoice_display_name or "credit"
+        item.update(
+            code="credit",
+            name=name,
+            description="credit",
+            invoice_display_name=name,
+            lago_item_id=fee.properties.get("wallet_transaction_id"),
+            item_type="WalletTransaction",
+        )
     else:
         plan = rel.plans.get(sub.plan_id) if sub else None
         sub_name = (sub.name if sub else None) or (plan.invoice_display_name if plan else None)

@@ -32,6 +32,7 @@ from billow.billing.boundaries import compute_boundaries
 from billow.billing.events import InvoiceEvent
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.taxes import TaxResolver
+from billow.billing.hooks import draft_refresh, invoice_finalized
 from billow.billing.issuing import (
     finalizes_zero_amount,
     grace_period_days,
@@ -67,6 +68,7 @@ def _finalize_now(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
     invoice.finalized_at = now
     ctx.session.flush()
     emit(ctx, "invoice.created", InvoiceEvent(invoice, now))
+    invoice_finalized(ctx, invoice)
 
 
 def settle_generated(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
@@ -77,6 +79,12 @@ def settle_generated(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> Non
         ctx.session.flush()
         emit(ctx, "invoice.drafted", InvoiceEvent(invoice, ctx.now()))
         return
+    _finalize_now(ctx, invoice, parties)
+
+
+def finalize_or_close(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
+    """An invoice that never waits for a grace period (pay-in-advance charges): finalized with
+    its number and ``invoice.created``, or ``closed`` by the zero-amount rule."""
     _finalize_now(ctx, invoice, parties)
 
 
@@ -111,10 +119,11 @@ def invoice_periods(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> list
 def refresh_invoice(ctx: Ctx, engine: FeeEngine, invoice: Invoice, *, finalizing: bool = False) -> None:
     """Recompute a draft's fees, taxes and totals from scratch (same timestamp)."""
     parties = invoice_parties(ctx, invoice)
-    clear_invoice_fees(ctx, invoice)
-    periods = invoice_periods(ctx, invoice, parties)
-    taxes = TaxResolver(ctx, parties.customer.billing_entity_id, parties.customer.id)
-    compute_subscription_invoice(ctx, engine, invoice, periods, taxes, finalizing=finalizing)
+    with draft_refresh(ctx, invoice):
+        clear_invoice_fees(ctx, invoice)
+        periods = invoice_periods(ctx, invoice, parties)
+        taxes = TaxResolver(ctx, parties.customer.billing_entity_id, parties.customer.id)
+        compute_subscription_invoice(ctx, engine, invoice, periods, taxes, finalizing=finalizing)
     invoice.ready_to_be_refreshed = False
     ctx.session.flush()
 

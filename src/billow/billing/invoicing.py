@@ -26,12 +26,14 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from billow.billing.advance.renewal import renew_non_invoiceable_charges
 from billow.billing.assembly import BilledPeriod, compute_subscription_invoice
 from billow.billing.boundaries import compute_boundaries, period_key
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.fixed_charges import advance_fixed_charges
 from billow.billing.fees.taxes import TaxResolver
 from billow.billing.finalization import settle_generated
+from billow.billing.hooks import before_termination_invoice
 from billow.billing.issuing import grace_period_days, net_payment_term_days, subscription_invoice_dates
 from billow.billing.models import Invoice, InvoiceSubscription
 from billow.billing.numbering import draft_number
@@ -170,6 +172,7 @@ def create_subscription_invoice(
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
     finalizing = grace_period_days(customer, parties.settings_entity) == 0
     compute_subscription_invoice(ctx, engine, invoice, periods, taxes, finalizing=finalizing)
+    renew_non_invoiceable_charges(ctx, engine, invoice, periods, taxes)
     settle_generated(ctx, invoice, parties)
     return invoice
 
@@ -213,6 +216,10 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
         else:
             regular.append(item)
     if regular:
+        for item in regular:
+            if item.reason in (TERMINATING, UPGRADING):
+                # The unused pay-in-advance days' credit note comes first: this invoice consumes it.
+                before_termination_invoice(ctx, item.subscription, upgrade=item.reason == UPGRADING)
         parties = parties_for(ctx, customer, regular[0].subscription.billing_entity_id)
         invoice = create_subscription_invoice(ctx, engine, parties, regular, timestamp)
         if invoice is not None:

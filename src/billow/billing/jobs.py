@@ -6,6 +6,7 @@ from billow.billing.fees.engine import FeeEngine, build_fee_engine
 from billow.billing.finalization import FINALIZE_INVOICE_JOB, finalization_tick_task, handle_finalize_invoice
 from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler
 from billow.billing.periodic import periodic_billing_tick_task
+from billow.billing.progressive.check import REFRESH_JOB, progressive_billing_tick_task, refresh_handler
 from billow.jobs.registry import JobKind
 from billow.jobs.scheduler import TickTask
 
@@ -15,9 +16,11 @@ def billing_job_kinds(engine: FeeEngine | None = None) -> list[JobKind]:
     return [
         JobKind(BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler(engine)),
         JobKind(FINALIZE_INVOICE_JOB, handle_finalize_invoice(engine)),
+        JobKind(REFRESH_JOB, refresh_handler(engine)),
     ]
 
 
 def billing_tick_tasks() -> list[TickTask]:
-    """Periodic billing, then drafts due for finalization."""
-    return [periodic_billing_tick_task(), finalization_tick_task()]
+    """Periodic billing, drafts due for finalization, then lifetime-usage refreshes (progressive
+    billing)."""
+    return [periodic_billing_tick_task(), finalization_tick_task(), progressive_billing_tick_task()]

@@ -116,6 +116,8 @@ class Invoice(IdMixin, TimestampsMixin, Base):
     prepaid_purchased_credit_amount_cents: Mapped[int | None] = mapped_column(Cents)
     total_amount_cents: Mapped[int] = _cents()
     total_paid_amount_cents: Mapped[int] = _cents()
+    # Σ offsets of the invoice's finalized credit notes (kept by the credit notes package).
+    total_offsetted_credit_note_amount_cents: Mapped[int] = _cents()
 
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

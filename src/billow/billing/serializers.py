@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billow.billing.credits import credit_payloads, invoice_credits
 from billow.billing.events import InvoiceEvent
 from billow.billing.fee_serializers import fee_payloads
 from billow.billing.models import Fee, Invoice, InvoiceAppliedTax, InvoiceMetadata, InvoiceSubscription
+from billow.billing.progressive.serializers import applied_usage_threshold_payloads
 from billow.core.timefmt import iso_date, iso_z
 from billow.customers.billing_entities import billing_entities_by_id
 from billow.customers.models import Customer
@@ -62,8 +64,11 @@ PAYMENT_STATUS_WEBHOOK: frozenset[str] = frozenset({"customer", "fees"})
 
 
 def _base(invoice: Invoice, entity_code: str) -> dict[str, Any]:
+    offsets = invoice.total_offsetted_credit_note_amount_cents
     total_due = (
-        0 if invoice.status == "voided" else invoice.total_amount_cents - invoice.total_paid_amount_cents
+        0
+        if invoice.status == "voided"
+        else invoice.total_amount_cents - invoice.total_paid_amount_cents - offsets
     )
     return {
         "lago_id": str(invoice.id),
@@ -89,7 +94,7 @@ def _base(invoice: Invoice, entity_code: str) -> dict[str, Any]:
         "total_amount_cents": invoice.total_amount_cents,
         "total_due_amount_cents": max(total_due, 0),
         "total_paid_amount_cents": invoice.total_paid_amount_cents,
-        "total_offsetted_credit_note_amount_cents": 0,
+        "total_offsetted_credit_note_amount_cents": offsets,
         "prepaid_credit_amount_cents": invoice.prepaid_credit_amount_cents,
         "prepaid_granted_credit_amount_cents": invoice.prepaid_granted_credit_amount_cents,
         "prepaid_purchased_credit_amount_cents": invoice.prepaid_purchased_credit_amount_cents,
@@ -206,8 +211,11 @@ def invoice_payloads(
         for payload, invoice in zip(payloads, invoices, strict=True):
             payload["fees"] = by_invoice[invoice.id]
     if "credits" in includes:
-        for payload in payloads:
-            payload["credits"] = []
+        credits = invoice_credits(session, ids)
+        every = [c for i in ids for c in credits[i]]
+        credit_json = dict(zip([c.id for c in every], credit_payloads(session, every), strict=True))
+        for payload, invoice in zip(payloads, invoices, strict=True):
+            payload["credits"] = [credit_json[c.id] for c in credits[invoice.id]]
     if "metadata" in includes:
         meta = session.scalars(
             select(InvoiceMetadata)
@@ -230,9 +238,11 @@ def invoice_payloads(
         if name in includes:
             for payload in payloads:
                 payload[name] = []
+    progressive = [i.id for i in invoices if i.invoice_type == "progressive_billing"]
+    applied = applied_usage_threshold_payloads(session, progressive)
     for payload, invoice in zip(payloads, invoices, strict=True):
         if invoice.invoice_type == "progressive_billing":
-            payload["applied_usage_thresholds"] = []
+            payload["applied_usage_thresholds"] = applied[invoice.id]
     return payloads
 
 

@@ -12,6 +12,7 @@ from billow.billing.events import InvoiceEvent
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.finalization import finalize_draft, refresh_invoice
 from billow.billing.models import Fee, Invoice, InvoiceMetadata
+from billow.billing.payment_hooks import payment_status_changed
 from billow.billing.queries import VISIBLE_STATUSES
 from billow.core.errors import Forbidden, MethodNotAllowed, NotFound, ValidationFailed
 from billow.core.ids import new_id, parse_uuid
@@ -136,6 +137,7 @@ def update_invoice(ctx: Ctx, invoice: Invoice, data: InvoiceUpdateInput, fields:
     ctx.session.flush()
     if invoice.payment_status != old_status:
         emit(ctx, "invoice.payment_status_updated", InvoiceEvent(invoice, ctx.now()))
+        payment_status_changed(ctx, invoice, old_status)
     return invoice
 
 

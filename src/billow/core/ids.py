@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import threading
 import time
@@ -36,6 +37,34 @@ def new_id() -> uuid.UUID:
     rand_b = secrets.randbits(62)
     value = (ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
     return uuid.UUID(int=value)
+
+
+def new_ids(count: int) -> list[uuid.UUID]:
+    """``count`` consecutive UUIDv7 (as :func:`new_id`, in order) with the random bits of all of
+    them from ONE ``urandom`` call: a syscall per id would cost more than the rest of an event's
+    preparation on the ingestion hot path."""
+    global _last_ms, _counter
+    if count <= 0:
+        return []
+    raw = os.urandom(8 * count)
+    stamps: list[tuple[int, int]] = []
+    with _lock:
+        ms = max(time.time_ns() // 1_000_000, _last_ms)
+        counter = _counter + 1 if ms == _last_ms else 0
+        for _ in range(count):
+            if counter > 0xFFF:
+                ms += 1
+                counter = 0
+            stamps.append((ms, counter))
+            counter += 1
+        _last_ms, _counter = ms, counter - 1
+    ids: list[uuid.UUID] = []
+    for i, (ms, counter) in enumerate(stamps):
+        rand_b = int.from_bytes(raw[8 * i : 8 * i + 8], "big") & ((1 << 62) - 1)
+        ids.append(
+            uuid.UUID(int=(ms & 0xFFFFFFFFFFFF) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b)
+        )
+    return ids
 
 
 def new_api_key() -> str:

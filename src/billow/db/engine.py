@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from billow.db import sqlite_functions
+
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -26,6 +28,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
+        sqlite_functions.register(dbapi_conn)  # exact decimal aggregates (usage aggregation)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

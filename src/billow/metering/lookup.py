@@ -13,16 +13,19 @@ from sqlalchemy import select
 
 from billow.db.context import Ctx
 from billow.metering.expressions import Expression, parse_expression
+from billow.metering.hooks import IngestionHooks
 from billow.metering.models import BillableMetric
 
 
 @dataclass(frozen=True, slots=True)
 class IngestMetric:
-    """The part of a metric that shapes a stored event: where its value is and how it is computed."""
+    """The part of a metric that shapes a stored event: where its value is and how it is computed,
+    and which ingestion listeners (``IngestionHooks``) want its inserted events."""
 
     code: str
     field_name: str | None
     expression: Expression | None
+    listeners: frozenset[str] = frozenset()
 
 
 class MetricResolver(Protocol):
@@ -40,12 +43,28 @@ def load_ingest_metrics(ctx: Ctx, codes: Collection[str]) -> dict[str, IngestMet
             BillableMetric.code.in_(list(codes)),
         )
     ).all()
-    return {code: _ingest_metric(code, field_name, expression) for code, field_name, expression in rows}
+    wanted = _listeners_by_code(ctx, [row[0] for row in rows])
+    return {
+        code: _ingest_metric(code, field_name, expression, wanted.get(code, frozenset()))
+        for code, field_name, expression in rows
+    }
 
 
-def _ingest_metric(code: str, field_name: str | None, expression: str | None) -> IngestMetric:
+def _listeners_by_code(ctx: Ctx, codes: Collection[str]) -> dict[str, frozenset[str]]:
+    """Which ingestion listeners want the events of each code (one question per listener)."""
+    by_code: dict[str, set[str]] = {}
+    if codes:
+        for listener in ctx.hooks.get(IngestionHooks).listeners:
+            for code in listener.wants(ctx, codes):
+                by_code.setdefault(code, set()).add(listener.name)
+    return {code: frozenset(names) for code, names in by_code.items()}
+
+
+def _ingest_metric(
+    code: str, field_name: str | None, expression: str | None, listeners: frozenset[str] = frozenset()
+) -> IngestMetric:
     parsed = parse_expression(expression) if expression and expression.strip() else None
-    return IngestMetric(code=code, field_name=field_name, expression=parsed)
+    return IngestMetric(code=code, field_name=field_name, expression=parsed, listeners=listeners)
 
 
 class MetricCache:
@@ -74,6 +93,19 @@ class MetricCache:
         with self._lock:
             self._generation[org_id] = self._generation.get(org_id, 0) + 1
             self._orgs.pop(org_id, None)
+
+    def cached(self, org_id: uuid.UUID, codes: Collection[str]) -> dict[str, IngestMetric] | None:
+        """The cached metrics of ``codes`` without loading anything; ``None`` when any code is
+        not (or no longer) cached."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._orgs.get(org_id)
+            if entry is None or entry[0] < now or entry[1] != self._generation.get(org_id, 0):
+                return None
+            known = entry[2]
+            if any(c not in known for c in codes):
+                return None
+            return {c: m for c in codes if (m := known.get(c)) is not None}
 
     def __call__(self, ctx: Ctx, codes: Collection[str]) -> dict[str, IngestMetric]:
         org_id = ctx.org_id

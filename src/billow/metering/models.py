@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billow.db.base import Base, IdMixin, TimestampsMixin
@@ -114,5 +114,8 @@ class Event(Base):
     value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     value_text: Mapped[str | None] = mapped_column(Text)
     value_field: Mapped[str | None] = mapped_column(Text)
+    # ``value`` × 10^6 as an integer when exact (SQLite only; NULL on PostgreSQL): exact and fast
+    # SUM/MAX on SQLite, which has no exact numeric type (billow.db.sqlite_functions).
+    value_scaled: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

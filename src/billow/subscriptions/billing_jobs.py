@@ -16,6 +16,7 @@ from billow.jobs.queue import enqueue
 from billow.subscriptions.models import Subscription
 
 BILL_SUBSCRIPTIONS_JOB = "billing.bill_subscriptions"
+TERMINATION_CREDIT_NOTE_JOB = "credit_notes.termination"
 
 Reason = Literal["subscription_starting", "subscription_terminating", "subscription_upgrading"]
 
@@ -64,3 +65,14 @@ def bill_upgrade(ctx: Ctx, old: Subscription, new: Subscription | None, at: date
     if new is not None:
         items.append((new, "subscription_starting"))
     return _bill(ctx, f"bill:upgrade:{old.id}", at, items)
+
+
+def queue_termination_credit_note(ctx: Ctx, subscription: Subscription) -> bool:
+    """The unused pay-in-advance days' credit note of a termination whose invoice is skipped
+    (otherwise the termination invoice's job issues it first)."""
+    return enqueue(
+        ctx,
+        TERMINATION_CREDIT_NOTE_JOB,
+        {"subscription_id": str(subscription.id)},
+        unique_key=f"credit_note:terminate:{subscription.id}",
+    )

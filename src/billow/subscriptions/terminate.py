@@ -22,7 +22,7 @@ from billow.core.errors import ErrorCollector
 from billow.db.context import Ctx
 from billow.pricing.plans.models import Plan
 from billow.subscriptions import validation
-from billow.subscriptions.billing_jobs import bill_termination
+from billow.subscriptions.billing_jobs import bill_termination, queue_termination_credit_note
 from billow.subscriptions.facts import plan_of, subscription_timezone
 from billow.subscriptions.lifecycle import each_isolated, flush, mark_canceled, mark_terminated, notify
 from billow.subscriptions.models import Subscription
@@ -50,15 +50,15 @@ _ENDING_WINDOW = timedelta(days=3)
 def termination_credit_note_requested(
     ctx: Ctx, subscription: Subscription, plan: Plan, option: str | None, *, upgrade: bool
 ) -> bool:
-    """Hook for the automatic credit note of a terminated pay-in-advance subscription (issue 7).
+    """Records the behaviour asked for the unused days of a pay-in-advance subscription on
+    ``subscription.on_termination_credit_note`` (``None`` → ``credit``; pay-in-arrears plans
+    record nothing, the column stays ``None``). Returns whether the recorded option changed.
 
-    Records the behaviour asked for the unused days on ``subscription.on_termination_credit_note``
-    (``None`` → ``credit``; pay-in-arrears plans record nothing, the column stays ``None``). Queues
-    nothing yet: issue 7 issues the credit note from here when the current period's in-advance
-    invoice exists and the recorded option is ``credit``/``refund``/``offset`` (only ``credit``
-    on an ``upgrade``). Returns whether the recorded option changed.
+    The credit note itself is issued by the credit notes package when the termination (or
+    upgrade) invoice is computed — before it, so that the invoice consumes it — or, when that
+    invoice is skipped, by the job ``credit_notes.termination`` (:func:`terminate_subscription`).
     """
-    del ctx, upgrade  # used by issue 7
+    del ctx, upgrade  # the credit notes package reads the recorded option
     if not plan.pay_in_advance:
         return False
     wanted = option or "credit"
@@ -112,6 +112,8 @@ def terminate_subscription(
     if not upgrade:
         if subscription.on_termination_invoice == "generate":
             bill_termination(ctx, subscription)
+        elif credit_note_wanted(subscription, plan):
+            queue_termination_credit_note(ctx, subscription)
         successor = next_subscription(ctx.session, subscription)
         if successor is not None and successor.status == PENDING:
             mark_canceled(ctx, successor)

@@ -15,17 +15,25 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from billow.billing.fee_serializers import fee_webhook_payload
+from billow.billing.progressive.serializers import usage_threshold_reached_payload
 from billow.billing.serializers import (
     invoice_created_webhook_payload,
     invoice_drafted_webhook_payload,
     invoice_payment_status_webhook_payload,
 )
+from billow.credit_notes.serializers import credit_note_created_webhook_payload
 from billow.customers.serializers import customer_payload
 from billow.metering.serializers import billable_metric_payload
 from billow.pricing.plans.serializers import plan_deleted_webhook_payload, plan_webhook_payload
 from billow.subscriptions.serializers import (
     subscription_webhook_payload,
     subscription_webhook_payload_with_entitlements,
+)
+from billow.wallets.serializers import (
+    paid_credit_added_webhook_payload,
+    wallet_depleted_webhook_payload,
+    wallet_transaction_webhook_payload,
+    wallet_webhook_payload,
 )
 
 Serializer = Callable[[Session, Any], dict[str, Any]]
@@ -54,7 +62,7 @@ def _entries() -> list[WebhookType]:
         W("billable_metric.updated", "billable_metric", billable_metric_payload),
         W("billable_metric.deleted", "billable_metric", billable_metric_payload),
         # Credit notes and refunds
-        W("credit_note.created", "credit_note"),
+        W("credit_note.created", "credit_note", credit_note_created_webhook_payload),
         W("credit_note.generated", "credit_note"),
         W(
             "credit_note.provider_refund_failure",
@@ -91,7 +99,7 @@ def _entries() -> list[WebhookType]:
         W("invoice.drafted", "invoice", invoice_drafted_webhook_payload),
         W("invoice.ready_to_finalize", "invoice"),
         W("invoice.one_off_created", "invoice"),
-        W("invoice.paid_credit_added", "invoice"),
+        W("invoice.paid_credit_added", "invoice", paid_credit_added_webhook_payload),
         W("invoice.generated", "invoice"),
         W("invoice.voided", "invoice"),
         W("invoice.deleted", "invoice"),
@@ -121,14 +129,14 @@ def _entries() -> list[WebhookType]:
         W("subscription.incomplete", "subscription"),
         W("subscription.termination_alert", "subscription", subscription_webhook_payload),
         W("subscription.trial_ended", "subscription", subscription_webhook_payload),
-        W("subscription.usage_threshold_reached", "subscription"),
+        W("subscription.usage_threshold_reached", "subscription", usage_threshold_reached_payload),
         # Wallets and prepaid credits
-        W("wallet.created", "wallet"),
-        W("wallet.updated", "wallet"),
-        W("wallet.terminated", "wallet"),
-        W("wallet.depleted_ongoing_balance", "wallet"),
-        W("wallet_transaction.created", "wallet_transaction"),
-        W("wallet_transaction.updated", "wallet_transaction"),
+        W("wallet.created", "wallet", wallet_webhook_payload),
+        W("wallet.updated", "wallet", wallet_webhook_payload),
+        W("wallet.terminated", "wallet", wallet_webhook_payload),
+        W("wallet.depleted_ongoing_balance", "wallet", wallet_depleted_webhook_payload),
+        W("wallet_transaction.created", "wallet_transaction", wallet_transaction_webhook_payload),
+        W("wallet_transaction.updated", "wallet_transaction", wallet_transaction_webhook_payload),
         W("wallet_transaction.payment_failure", "payment_provider_wallet_transaction_payment_error"),
         # Quotes and orders (Lago's premium order-forms module; known so filters accept them)
         W("quote.created", "quote"),

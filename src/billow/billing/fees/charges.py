@@ -9,7 +9,8 @@ double rounding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time
 from decimal import Decimal, localcontext
@@ -77,24 +78,21 @@ def _in_advance_interval(billed: BilledSubscription, bounds: Boundaries) -> dict
     }
 
 
-def _priced(
-    engine: FeeEngine, view: ChargeView, usage: BucketUsage, properties: dict[str, object], currency: str
-) -> ChargeResult:
-    model = engine.charge_models[view.charge.charge_model]
-    return model.compute(
-        ChargeInput(
-            units=usage.units,
-            properties=properties,
-            events_count=usage.events_count,
-            aggregation_type=view.metric.aggregation_type,
-            event_values=usage.event_values,
-            precise_total_amount_cents=usage.precise_total_amount_cents,
-            currency_exponent=currency_exponent(currency),
-            full_units_number=usage.full_units_number,
-            prorated=view.charge.prorated,
-            prorated_events=usage.prorated_events,
-            custom_amount=usage.custom_amount,
-        )
+def _charge_input(
+    view: ChargeView, usage: BucketUsage, properties: dict[str, object], currency: str
+) -> ChargeInput:
+    return ChargeInput(
+        units=usage.units,
+        properties=properties,
+        events_count=usage.events_count,
+        aggregation_type=view.metric.aggregation_type,
+        event_values=usage.event_values,
+        precise_total_amount_cents=usage.precise_total_amount_cents,
+        currency_exponent=currency_exponent(currency),
+        full_units_number=usage.full_units_number,
+        prorated=view.charge.prorated,
+        prorated_events=usage.prorated_events,
+        custom_amount=usage.custom_amount,
     )
 
 
@@ -106,6 +104,7 @@ def _draft(
     result: ChargeResult,
     taxes: TaxResolver,
     filter_id: object | None,
+    charge_input: ChargeInput | None = None,
 ) -> FeeDraft:
     charge = view.charge
     currency = billed.plan.amount_currency
@@ -137,6 +136,8 @@ def _draft(
     units = result.units
     if charge.prorated and result.full_units_number is not None:
         units = result.full_units_number
+    if usage.current_usage_units is not None:
+        units = max(usage.current_usage_units, Decimal(0))
     properties = bounds.for_charges()
     if charge.pay_in_advance and charge.invoiceable:
         properties.update(_in_advance_interval(billed, bounds))
@@ -163,6 +164,7 @@ def _draft(
         invoiceable=charge.invoiceable,
         properties=properties,
         taxes=taxes.for_fee("charge", billed.plan.id, view.taxes),
+        charge_input=charge_input,
     )
 
 
@@ -224,8 +226,9 @@ def charge_view_fees(
             BucketUsage(charge_filter_id=filter_id)
         ]
         for row in rows:
-            result = _priced(engine, view, row, properties, billed.plan.amount_currency)
-            fees.append(_draft(view, billed, bounds, row, result, taxes, filter_id))
+            inp = _charge_input(view, row, properties, billed.plan.amount_currency)
+            result = engine.charge_models[view.charge.charge_model].compute(inp)
+            fees.append(_draft(view, billed, bounds, row, result, taxes, filter_id, inp))
     if not for_invoice:
         return fees
     true_up = _true_up(view.charge, billed, bounds, fees)
@@ -242,11 +245,15 @@ def charge_fee_drafts(
     taxes: TaxResolver,
     *,
     for_invoice: bool = True,
+    charge_ids: Collection[uuid.UUID] | None = None,
 ) -> list[FeeDraft]:
-    """Every usage-charge fee of ``billed`` over ``bounds``' usage window (see module doc)."""
+    """Every usage-charge fee of ``billed`` over ``bounds``' usage window (see module doc);
+    ``charge_ids`` narrows it to those charges."""
     if for_invoice and not bounds.has_charges:
         return []
     views = charges_for_plan(ctx, billed.plan.id)
+    if charge_ids is not None:
+        views = [v for v in views if v.charge.id in charge_ids]
     next_metric_ids: set[object] = set()
     if for_invoice and billed.terminated and billed.upgraded and billed.next_subscription is not None:
         next_metric_ids = {v.metric.id for v in charges_for_plan(ctx, billed.next_subscription.plan_id)}

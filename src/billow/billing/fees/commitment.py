@@ -83,6 +83,16 @@ def _first_from(ctx: Ctx, billed: BilledSubscription, start: datetime, end: date
 
 
 def _within(fee_type: str, properties: dict[str, object], start: datetime, end: datetime) -> bool:
+    if fee_type == "charge" and properties.get("display_bounds"):
+        # A pay-in-advance charge fee counts for the period it pays for (a recurring charge
+        # renewed on a period's closing invoice pays for the next period), as local days.
+        lower = property_datetime(properties, "display_from_datetime")
+        upper = property_datetime(properties, "display_to_datetime")
+        return (
+            lower is not None
+            and upper is not None
+            and start.date() <= lower.date() <= upper.date() <= end.date()
+        )
     keys = _BOUND_KEYS.get(fee_type)
     if keys is None:
         return False

@@ -6,6 +6,9 @@ subscription fee → usage charge fees (with their spending-minimum true-ups) �
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 
 from billow.billing.boundaries import Boundaries
@@ -50,11 +53,20 @@ def subscription_invoice_fees(
 
 
 def current_usage_charge_fees(
-    ctx: Ctx, engine: FeeEngine, subscription: Subscription, at: datetime
+    ctx: Ctx,
+    engine: FeeEngine,
+    subscription: Subscription,
+    at: datetime,
+    *,
+    charge_ids: Collection[uuid.UUID] | None = None,
+    full_usage: bool = False,
 ) -> tuple[Boundaries, list[FeeDraft]]:
     """The usage APIs' entry point: every charge of ``subscription`` priced over its current
     usage period at ``at`` — the same code invoices run, with every charge (pay-in-advance and
-    non-invoiceable ones too), zero fees kept and no true-up."""
+    non-invoiceable ones too), zero fees kept and no true-up.
+
+    ``charge_ids`` narrows to those charges; ``full_usage`` starts the window at the
+    subscription's ``started_at`` instead of the period start (``GET …/current_usage``)."""
     customer = customer_by_id(ctx, subscription.customer_id)
     if customer is None:
         raise LookupError(f"customer {subscription.customer_id} not found")
@@ -62,5 +74,8 @@ def current_usage_charge_fees(
     billed = load_billed_subscription(ctx, subscription, customer, parties.settings_entity)
     dates = billing_dates(billed.schedule(), max(at, billed.started_at), current_usage=True)
     bounds = Boundaries.from_dates(dates)
+    if full_usage:
+        bounds = replace(bounds, from_datetime=billed.started_at, charges_from_datetime=billed.started_at)
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
-    return bounds, charge_fee_drafts(ctx, engine, billed, bounds, taxes, for_invoice=False)
+    fees = charge_fee_drafts(ctx, engine, billed, bounds, taxes, for_invoice=False, charge_ids=charge_ids)
+    return bounds, fees

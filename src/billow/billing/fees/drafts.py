@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from billow.billing.math import TaxRate
 from billow.core.money import ZERO
+from billow.pricing.charge_models import ChargeInput
 
 FEE_PRECISION = Decimal("1e-15")
 """Lago keeps ``precise_*`` fee amounts in ``numeric(40, 15)`` columns."""
@@ -38,6 +39,7 @@ class FeeDraft:
     add_on_id: uuid.UUID | None = None
     billable_metric_id: uuid.UUID | None = None
     invoice_display_name: str | None = None
+    description: str | None = None
     grouped_by: dict[str, Any] = field(default_factory=dict)
     amount_details: dict[str, Any] = field(default_factory=dict)
     pricing_unit_details: dict[str, Any] | None = None
@@ -45,6 +47,12 @@ class FeeDraft:
     invoiceable: bool = True
     taxes: tuple[TaxRate, ...] = ()
     true_up_parent: FeeDraft | None = None
+    # Pay-in-advance fees: the event that caused the fee, and the key that makes it once-only.
+    pay_in_advance_event_id: uuid.UUID | None = None
+    pay_in_advance_event_transaction_id: str | None = None
+    idempotency_key: str | None = None
+    charge_input: ChargeInput | None = None
+    """What the charge model priced (usage charge fees): projected usage re-prices it."""
 
     @property
     def is_zero(self) -> bool:

@@ -7,16 +7,21 @@ accepts a target wallet), and the options its charge model needs — per-event v
 (one day less for a subscription terminated by an upgrade), the period length for weighted sums
 (a recurring weighted sum starts from the level its events reached before the window).
 ``custom_agg`` metrics are not aggregated (they price zero units).
+
+Current usage of a (non-prorated) pay-in-advance charge prices the period's high-water mark
+(metering.md §3.8): ``units = total − current + max`` from the engine's ``high_water`` state,
+while the fee shows the actual total (``BucketUsage.current_usage_units``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from billow.billing.fees.usage import BucketUsage, UsageWindow
 from billow.db.context import Ctx
 from billow.metering.aggregation import (
+    AggregationEntry,
     AggregationOptions,
     AggregationRequest,
     AggregationResult,
@@ -33,6 +38,7 @@ from billow.subscriptions.models import Subscription
 from billow.subscriptions.periods import day_count
 
 PRORATABLE = ("sum_agg", "unique_count_agg")
+HIGH_WATER = ("count_agg", "sum_agg", "unique_count_agg")
 
 
 class Aggregator(Protocol):
@@ -48,7 +54,10 @@ def _options(view: ChargeView, window: UsageWindow) -> AggregationOptions:
     charge, metric = view.charge, view.metric
     models = {charge.charge_model}
     proration = None
-    if charge.prorated and metric.aggregation_type in PRORATABLE:
+    # A pay-in-advance charge renewed on an invoice bills its carried-over units at full value
+    # (§3.8); only its per-event fees and current usage are prorated.
+    renewal = charge.pay_in_advance and not window.current_usage
+    if charge.prorated and metric.aggregation_type in PRORATABLE and not renewal:
         persisted = day_count(window.from_datetime, window.to_datetime, window.timezone)
         if window.upgraded_away:
             persisted = max(persisted - 1, 0)
@@ -56,11 +65,18 @@ def _options(view: ChargeView, window: UsageWindow) -> AggregationOptions:
     weighted = None
     if metric.aggregation_type == "weighted_sum_agg":
         weighted = WeightedSumOptions(window.duration_days, initial_from_events=bool(metric.recurring))
+    high_water = (
+        window.current_usage
+        and charge.pay_in_advance
+        and not charge.prorated
+        and metric.aggregation_type in HIGH_WATER
+    )
     return AggregationOptions(
         event_values="percentage" in models,
         precise_total_amount="dynamic" in models,
         proration=proration,
         weighted=weighted,
+        high_water=high_water,
     )
 
 
@@ -86,6 +102,29 @@ def request_for(
     )
 
 
+def bucket_usage(entry: AggregationEntry) -> BucketUsage:
+    """One engine entry as billing prices it (high-water pricing when the entry carries it)."""
+    units, shown = entry.units, None
+    if entry.high_water is not None:
+        units, shown = entry.units - entry.high_water.current + entry.high_water.max, entry.units
+    return BucketUsage(
+        charge_filter_id=entry.filter_id,  # type: ignore[arg-type]
+        units=units,
+        events_count=entry.events_count,
+        grouped_by=dict(entry.group),
+        total_aggregated_units=entry.total_aggregated_units,
+        event_values=entry.event_values,
+        precise_total_amount_cents=entry.precise_total_amount_cents,
+        full_units_number=entry.full_units_number,
+        prorated_events=tuple(ProratedEventValue(p.full, p.prorated) for p in entry.prorated_events),
+        current_usage_units=shown,
+    )
+
+
+def bucket_usages(entries: Iterable[AggregationEntry]) -> list[BucketUsage]:
+    return [bucket_usage(entry) for entry in entries]
+
+
 class AggregatedUsage:
     """Usage of a charge from the event store, through the aggregation engine."""
 
@@ -98,17 +137,4 @@ class AggregatedUsage:
         if charge.metric.aggregation_type == "custom_agg":
             return ()
         result = self._aggregator.aggregate(ctx, request_for(ctx, charge, subscription, window))
-        return [
-            BucketUsage(
-                charge_filter_id=entry.filter_id,  # type: ignore[arg-type]
-                units=entry.units,
-                events_count=entry.events_count,
-                grouped_by=dict(entry.group),
-                total_aggregated_units=entry.total_aggregated_units,
-                event_values=entry.event_values,
-                precise_total_amount_cents=entry.precise_total_amount_cents,
-                full_units_number=entry.full_units_number,
-                prorated_events=tuple(ProratedEventValue(p.full, p.prorated) for p in entry.prorated_events),
-            )
-            for entry in result.entries
-        ]
+        return bucket_usages(result.entries)

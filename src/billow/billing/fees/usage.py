@@ -49,6 +49,9 @@ class BucketUsage:
     full_units_number: Decimal | None = None
     prorated_events: tuple[ProratedEventValue, ...] = ()
     custom_amount: Decimal | None = None
+    current_usage_units: Decimal | None = None
+    """Current usage of a pay-in-advance charge: the units shown (the period's actual total)
+    while ``units`` prices its high-water mark (metering.md §3.8)."""
 
 
 class UsageSource(Protocol):

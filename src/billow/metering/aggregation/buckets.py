@@ -132,7 +132,11 @@ def _is_child(parent: Expanded, child: Expanded) -> bool:
 
 
 def _ignored(
-    parent: Expanded, parent_raw: Mapping[str, Sequence[str]], parent_pos: int, child: Expanded, child_pos: int
+    parent: Expanded,
+    parent_raw: Mapping[str, Sequence[str]],
+    parent_pos: int,
+    child: Expanded,
+    child_pos: int,
 ) -> Expanded | None:
     """What ``child`` removes from ``parent``'s bucket (``None``: nothing)."""
     if sorted(child) != sorted(parent):
@@ -200,7 +204,13 @@ def plan_buckets(metric: MetricSpec, filters: Sequence[FilterSpec], group_keys: 
         )
     default_clauses = tuple(c for e in expanded if e and (c := _clause(e)))
     buckets.append(
-        Bucket(position=len(filters), filter_id=None, group_keys=tuple(group_keys), match=(), exclude=default_clauses)
+        Bucket(
+            position=len(filters),
+            filter_id=None,
+            group_keys=tuple(group_keys),
+            match=(),
+            exclude=default_clauses,
+        )
     )
     exclusive = _exclusive(expanded)
     order = sorted(

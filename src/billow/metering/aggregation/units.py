@@ -14,7 +14,6 @@ SECONDS_PER_DAY = 86_400
 MICROS_PER_SECOND = 1_000_000
 WEIGHTED_SUM_PLACES = 20
 PRORATED_PLACES = 5
-_MS = timedelta(milliseconds=1)
 
 
 def apply_rounding(metric: MetricSpec, units: Decimal) -> Decimal:
@@ -47,7 +46,9 @@ def epoch_micros(moment: datetime) -> int:
     return (delta.days * SECONDS_PER_DAY + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
 
 
-def weighted_units(weighted_micros: Decimal, initial: Decimal, span_micros: int, duration_days: int) -> Decimal:
+def weighted_units(
+    weighted_micros: Decimal, initial: Decimal, span_micros: int, duration_days: int
+) -> Decimal:
     """``ceil(Σ L_k × Δ_k / D, 20)`` from Σ v_i × (T' − t_i) (µs, events clamped to F) and I.
 
     The running level L changes at each event by its value, so Σ_k L_k × Δ_k = I × (T' − F) +
@@ -67,7 +68,9 @@ def prorated_ratio(days: int, duration_days: int) -> Decimal:
         return Decimal(days) / Decimal(duration_days)
 
 
-def prorated_total(day_weighted: Decimal, carried: Decimal, persisted_days: int, duration_days: int) -> Decimal:
+def prorated_total(
+    day_weighted: Decimal, carried: Decimal, persisted_days: int, duration_days: int
+) -> Decimal:
     """``ceil(S_prev × days(F,T)/P + Σ v × days_i / P, 5)`` from Σ v × days_i and S_prev."""
     with localcontext(DECIMAL_CONTEXT):
         total = (day_weighted + carried * persisted_days) / Decimal(duration_days)
@@ -107,7 +110,3 @@ def high_water_units(running: Decimal, previous_max: Decimal | None) -> Decimal:
         if previous_max is None:
             return max(running, ZERO)
         return max(running - previous_max, ZERO)
-
-
-def ms_floor_delta() -> timedelta:
-    return _MS

@@ -40,7 +40,7 @@ def metering_state(request: Request) -> MeteringState:
     state: MeteringState | None = getattr(request.app.state, STATE_KEY, None)
     if state is None:
         runtime = runtime_of(request)
-        state = MeteringState(runtime.db, runtime.clock, runtime.settings)
+        state = MeteringState(runtime.db, runtime.clock, runtime.settings, hooks=runtime.hooks)
         setattr(request.app.state, STATE_KEY, state)
     return state
 
@@ -85,6 +85,7 @@ async def _ingest_batch(request: Request, org_id: uuid.UUID, body: bytes) -> Res
             # Only the insert and its commit hold the writer lock; the rest overlaps.
             with state.write_guard(), unit_of_work(request, org_id) as ctx:
                 service.store_batch(ctx, records, store=state.store)
+                service.notify_inserted(ctx, records, metrics=state.metrics)
         else:
             with unit_of_work(request, org_id) as ctx:
                 records = service.ingest_batch(

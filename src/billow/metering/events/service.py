@@ -8,13 +8,13 @@ stored: the caller's transaction is rolled back when ``ValidationFailed`` propag
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from billow.core.errors import NotFound, ValidationFailed
+from billow.core.ids import new_id, new_ids
 from billow.core.pagination import PageParams
 from billow.core.timefmt import parse_iso_datetime
 from billow.db.context import Ctx
@@ -29,6 +29,7 @@ from billow.metering.events.parsing import (
     scalar_text,
 )
 from billow.metering.expressions import EventContext, ExpressionEvaluationError, format_result
+from billow.metering.hooks import IngestionHooks
 from billow.metering.lookup import IngestMetric, MetricResolver
 from billow.metering.store import EventFilters, EventRecord, EventStore
 
@@ -37,10 +38,12 @@ _ONE_SECOND = timedelta(seconds=1)
 
 
 def event_ids(count: int) -> list[uuid.UUID]:
-    """Random (v4) ids for a batch from ONE ``urandom`` call (a syscall per id costs more than
-    the rest of an event's preparation). The events table does not index ``id``."""
-    raw = os.urandom(16 * count)
-    return [uuid.UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
+    """Time-ordered (v7) ids for a batch, in order, from ONE ``urandom`` call (a syscall per id
+    costs more than the rest of an event's preparation). Events at one timestamp are ordered by
+    ``(created_at, id)``, which is then ingestion order even when a batch (or the manual clock)
+    gives them all one ``created_at`` — the order pay-in-advance fees follow. The events table
+    does not index ``id``."""
+    return new_ids(count)
 
 
 def _code_of(raw: Any) -> str | None:
@@ -114,7 +117,7 @@ def prepare_one(ctx: Ctx, raw: Any, *, metrics: MetricResolver) -> EventRecord:
     code = _code_of(raw)
     resolved = metrics(ctx, [code]) if code else {}
     prepared = _prepare(
-        raw, org_id=ctx.org_id, now=ctx.now(), metrics=resolved, presence_first=False, event_id=uuid.uuid4()
+        raw, org_id=ctx.org_id, now=ctx.now(), metrics=resolved, presence_first=False, event_id=new_id()
     )
     if not isinstance(prepared, EventRecord):
         raise ValidationFailed(prepared)  # type: ignore[arg-type]  # a str is Lago's shape here
@@ -126,6 +129,7 @@ def ingest_one(ctx: Ctx, raw: Any, *, metrics: MetricResolver, store: EventStore
     record = prepare_one(ctx, raw, metrics=metrics)
     if store.insert_many(ctx, [record]):
         raise ValidationFailed(DUPLICATE)
+    notify_inserted(ctx, [record], metrics=metrics)
     return record
 
 
@@ -170,7 +174,27 @@ def ingest_batch(
     """``POST /events/batch`` in the caller's transaction."""
     records = prepare_batch(ctx, raw_events, max_length=max_length, metrics=metrics)
     store_batch(ctx, records, store=store)
+    notify_inserted(ctx, records, metrics=metrics)
     return records
+
+
+def notify_inserted(ctx: Ctx, records: Sequence[EventRecord], *, metrics: MetricResolver) -> None:
+    """Hand inserted events to the ingestion listeners that want their codes, in the inserting
+    transaction (``IngestionHooks``): one call per listener with all of its events. Costs two
+    set scans and a cache lookup when nobody listens to these codes."""
+    listeners = ctx.hooks.get(IngestionHooks).listeners
+    if not listeners or not records:
+        return
+    resolved = metrics(ctx, {r.code for r in records})
+    wanted = {name for metric in resolved.values() for name in metric.listeners}
+    for listener in listeners:
+        if listener.name not in wanted:
+            continue
+        mine = [
+            r for r in records if (m := resolved.get(r.code)) is not None and listener.name in m.listeners
+        ]
+        if mine:
+            listener.after_insert(ctx, mine)
 
 
 def get_event(ctx: Ctx, transaction_id: str, *, store: EventStore) -> EventRecord:

@@ -11,9 +11,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from billow.core.clock import Clock
+from billow.core.hooks import Hooks
 from billow.db.context import Ctx
 from billow.db.engine import Database
 from billow.metering.events.group_commit import GroupCommitter, by_organization
+from billow.metering.events.service import notify_inserted
+from billow.metering.hooks import IngestionHooks
 from billow.metering.lookup import MetricCache
 from billow.metering.store import EventRecord, EventStore, SqlEventStore
 from billow.settings import Settings
@@ -34,8 +37,9 @@ class MeteringState:
       sleeping busy handler); a no-op on PostgreSQL.
     """
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, *, hooks: Hooks | None = None) -> None:
         self.db, self.clock, self.settings = db, clock, settings
+        self.hooks = hooks or Hooks()
         self.store: EventStore = SqlEventStore()
         self.metrics = MetricCache()
         self.serial_writes = db.dialect == "sqlite"
@@ -49,18 +53,46 @@ class MeteringState:
         return self._write_lock if self._write_lock is not None else nullcontext()
 
     def _flush(self, records: Sequence[EventRecord]) -> list[int]:
-        """Insert a group of single events (possibly of several organizations)."""
-        if self.db.is_postgres:
+        """Insert a group of single events (possibly of several organizations).
+
+        A group with events that an ingestion listener wants (``IngestionHooks``) is inserted in
+        one transaction with the work the listener queues (outbox); on PostgreSQL the others
+        keep the AUTOCOMMIT fast path."""
+        if self.db.is_postgres and not self._listened(records):
             return self._flush_autocommit(records)
         with self.db.session() as session:
-            return self._insert(session, records)
+            return self._insert(session, records, notify=True)
 
-    def _insert(self, session: Session, records: Sequence[EventRecord]) -> list[int]:
+    def _listened(self, records: Sequence[EventRecord]) -> bool:
+        """Whether any record may be wanted by a listener (True when the cache cannot tell)."""
+        if not self.hooks.get(IngestionHooks).listeners:
+            return False
+        for org_id, indexes in by_organization(records).items():
+            known = self.metrics.cached(org_id, {records[i].code for i in indexes})
+            if known is None or any(m.listeners for m in known.values()):
+                return True
+        return False
+
+    def _insert(self, session: Session, records: Sequence[EventRecord], *, notify: bool) -> list[int]:
         duplicates: list[int] = []
         for org_id, indexes in by_organization(records).items():
-            ctx = Ctx(session=session, clock=self.clock, settings=self.settings, organization_id=org_id)
+            ctx = Ctx(
+                session=session,
+                clock=self.clock,
+                settings=self.settings,
+                organization_id=org_id,
+                hooks=self.hooks,
+            )
             found = self.store.insert_many(ctx, [records[i] for i in indexes])
             duplicates.extend(indexes[d] for d in found)
+            if not notify:
+                continue
+            if found:
+                skipped = set(found)
+                inserted = [records[i] for n, i in enumerate(indexes) if n not in skipped]
+            else:
+                inserted = [records[i] for i in indexes]
+            notify_inserted(ctx, inserted, metrics=self.metrics)
         return duplicates
 
     def _flush_autocommit(self, records: Sequence[EventRecord]) -> list[int]:
@@ -70,7 +102,7 @@ class MeteringState:
             conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             with Session(bind=conn) as session:
-                duplicates = self._insert(session, records)
+                duplicates = self._insert(session, records, notify=False)
         except BaseException:
             conn.invalidate()
             conn.close()

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from billow.core.pagination import PageParams
 from billow.db.context import Ctx
+from billow.metering.aggregation.types import AggregationRequest, AggregationResult, EventUnits
 
 
 @dataclass(slots=True)
@@ -47,9 +48,9 @@ class EventStore(Protocol):
     Dedupe key: ``(organization_id, external_subscription_id, transaction_id)``, enforced by a
     unique index with insert-or-ignore (a NULL subscription id never conflicts, as in SQL).
 
-    The aggregation methods (``aggregate(metric, subscription, from, to, filters, grouped_by)``
-    and friends, set-based SQL over the ``value`` column with a JSON fallback for rows whose
-    ``value_field`` is not the metric's current ``field_name``) belong to the aggregation issue.
+    Aggregation (``aggregate``, ``event_units``; ``billow.metering.aggregation``) is set-based
+    SQL over the typed ``value`` column, with a JSON fallback for rows whose ``value_field`` is
+    not the metric's current ``field_name``.
     """
 
     def insert_many(self, ctx: Ctx, rows: Sequence[EventRecord]) -> list[int]:
@@ -66,4 +67,14 @@ class EventStore(Protocol):
 
     def list(self, ctx: Ctx, filters: EventFilters, page: PageParams) -> tuple[list[EventRecord], int]:
         """One page ordered by ``timestamp DESC, transaction_id ASC``, and the total count."""
+        ...
+
+    def aggregate(self, ctx: Ctx, request: AggregationRequest) -> AggregationResult:
+        """Aggregate one charge of one subscription over a window: every bucket (each charge
+        filter, then the default bucket) × group (``billow.metering.aggregation``)."""
+        ...
+
+    def event_units(self, ctx: Ctx, request: AggregationRequest, event: EventRecord) -> EventUnits:
+        """Pay-in-advance: the bucket/group of a stored event, its aggregation up to and
+        including the event, and the units the event adds (metering.md §3.8)."""
         ...

@@ -15,7 +15,9 @@ from sqlalchemy.sql.dml import Insert
 
 from billow.core.pagination import PageParams
 from billow.db.context import Ctx
+from billow.db.sqlite_functions import scaled_value
 from billow.metering.models import Event
+from billow.metering.store.aggregate_sql import SqlAggregation
 from billow.metering.store.base import EventFilters, EventRecord
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
@@ -54,6 +56,7 @@ _INSERT_COLUMNS = (
     "value_text",
     "value_field",
     "created_at",
+    "value_scaled",  # SQLite rows only (see _sqlite_rows); PostgreSQL leaves it NULL
 )
 
 
@@ -119,6 +122,7 @@ def _sqlite_rows(rows: Sequence[EventRecord]) -> list[tuple[Any, ...]]:
             r.value_text,
             r.value_field,
             _sqlite_time(r.created_at),
+            scaled_value(r.value),  # exact integer SUM/MAX for the aggregation engine
         )
         for r in rows
     ]
@@ -137,7 +141,7 @@ _PG_INSERT = _pg_insert_stmt()
 _SQLITE_INSERT = _sqlite_insert_sql()
 
 
-class SqlEventStore:
+class SqlEventStore(SqlAggregation):
     """Events in SQL. ``insert_many`` is one ``INSERT … ON CONFLICT DO NOTHING``: with
     ``RETURNING id`` from one JSON parameter on PostgreSQL, an executemany on SQLite."""
 

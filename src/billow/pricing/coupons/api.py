@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from billow.api.body import root_model
 from billow.api.deps import OrgId, RawBody, unit_of_work
 from billow.api.pagination import Page
 from billow.api.responses import JsonResponse, many, one
+from billow.db.context import Ctx
 from billow.pricing.coupons import applied, service
-from billow.pricing.coupons.applied import AppliedCouponFilters
+from billow.pricing.coupons.applied import AppliedCouponFilters, AppliedCouponView
+from billow.pricing.coupons.hooks import coupon_usage
 from billow.pricing.coupons.schemas import AppliedCouponInput, CouponInput
 from billow.pricing.coupons.serializers import (
     applied_coupon_payload,
@@ -64,7 +68,8 @@ def delete_coupon(request: Request, org_id: OrgId, code: str) -> JsonResponse:
 def apply_coupon(request: Request, org_id: OrgId, body: RawBody) -> JsonResponse:
     data = root_model(body, APPLIED_ROOT, AppliedCouponInput)
     with unit_of_work(request, org_id) as ctx:
-        payload = applied_coupon_payload(applied.apply_coupon(ctx, data))
+        view = applied.apply_coupon(ctx, data)
+        payload = applied_coupon_payload(view, coupon_usage(ctx, [view.applied.id])[view.applied.id])
     return one(APPLIED_ROOT, payload)
 
 
@@ -77,12 +82,17 @@ def _filters(request: Request, external_customer_id: str | None) -> AppliedCoupo
     )
 
 
+def _with_credits(ctx: Ctx, views: list[AppliedCouponView]) -> list[dict[str, Any]]:
+    usage = coupon_usage(ctx, [v.applied.id for v in views])
+    return [applied_coupon_payload(v, usage[v.applied.id], with_credits=True) for v in views]
+
+
 @router.get("/applied_coupons")
 def list_applied_coupons(request: Request, org_id: OrgId, page: Page) -> JsonResponse:
     filters = _filters(request, request.query_params.get("external_customer_id"))
     with unit_of_work(request, org_id) as ctx:
         items, total = applied.list_applied_coupons(ctx, page, filters)
-        payload = [applied_coupon_payload(v, with_credits=True) for v in items]
+        payload = _with_credits(ctx, items)
     return many("applied_coupons", payload, page, total)
 
 
@@ -93,7 +103,7 @@ def list_customer_applied_coupons(
     with unit_of_work(request, org_id) as ctx:
         external_id = applied.get_customer_external_id(ctx, external_customer_id)
         items, total = applied.list_applied_coupons(ctx, page, _filters(request, external_id))
-        payload = [applied_coupon_payload(v, with_credits=True) for v in items]
+        payload = _with_credits(ctx, items)
     return many("applied_coupons", payload, page, total)
 
 
@@ -103,5 +113,5 @@ def terminate_applied_coupon(
 ) -> JsonResponse:
     with unit_of_work(request, org_id) as ctx:
         view = applied.terminate_applied_coupon(ctx, external_customer_id, applied_coupon_id)
-        payload = applied_coupon_payload(view)
+        payload = applied_coupon_payload(view, coupon_usage(ctx, [view.applied.id])[view.applied.id])
     return one(APPLIED_ROOT, payload)

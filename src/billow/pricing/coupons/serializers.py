@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from billow.core.money import decimal_str_or_none
 from billow.core.timefmt import iso_z
 from billow.pricing.coupons.applied import AppliedCouponView
-from billow.pricing.coupons.models import AppliedCoupon, Coupon
+from billow.pricing.coupons.hooks import CouponUsage
+from billow.pricing.coupons.models import Coupon
 from billow.pricing.coupons.targets import TargetCodes, codes_by_coupon
 
 
@@ -50,23 +51,23 @@ def one_coupon_payload(session: Session, coupon: Coupon) -> dict[str, Any]:
     return coupons_payload(session, [coupon])[0]
 
 
-def consumed_amount_cents(applied: AppliedCoupon) -> int:
-    """Hook for billing: Σ of the coupon credits on non-voided invoices (none exist yet)."""
-    return 0
-
-
-def _amount_cents_remaining(view: AppliedCouponView) -> int | None:
+def _amount_cents_remaining(view: AppliedCouponView, usage: CouponUsage) -> int | None:
+    """A fixed ``once`` coupon's amount minus its credits on invoices that still count."""
     applied = view.applied
     if applied.frequency in ("recurring", "forever") or view.coupon.coupon_type == "percentage":
         return None
     if applied.amount_cents is None:
         return None
-    return applied.amount_cents - consumed_amount_cents(applied)
+    return applied.amount_cents - usage.consumed_amount_cents
 
 
-def applied_coupon_payload(view: AppliedCouponView, *, with_credits: bool = False) -> dict[str, Any]:
-    """``AppliedCouponObject``; the index adds ``credits`` (Lago's ``includes: credits``)."""
+def applied_coupon_payload(
+    view: AppliedCouponView, usage: CouponUsage | None = None, *, with_credits: bool = False
+) -> dict[str, Any]:
+    """``AppliedCouponObject``; the index adds ``credits`` (Lago's ``includes: credits``).
+    ``usage`` comes from :func:`billow.pricing.coupons.hooks.coupon_usage`."""
     applied, coupon = view.applied, view.coupon
+    usage = usage or CouponUsage()
     payload: dict[str, Any] = {
         "lago_id": str(applied.id),
         "lago_coupon_id": str(coupon.id),
@@ -79,7 +80,7 @@ def applied_coupon_payload(view: AppliedCouponView, *, with_credits: bool = Fals
         "external_customer_id": view.external_customer_id,
         "status": applied.status,
         "amount_cents": applied.amount_cents,
-        "amount_cents_remaining": _amount_cents_remaining(view),
+        "amount_cents_remaining": _amount_cents_remaining(view, usage),
         "amount_currency": applied.amount_currency,
         "percentage_rate": decimal_str_or_none(applied.percentage_rate),
         "frequency": applied.frequency,
@@ -90,5 +91,5 @@ def applied_coupon_payload(view: AppliedCouponView, *, with_credits: bool = Fals
         "terminated_at": iso_z(applied.terminated_at),
     }
     if with_credits:
-        payload["credits"] = []  # Hook for billing: the coupon's credits on invoices.
+        payload["credits"] = list(usage.credits)
     return payload

@@ -8,7 +8,7 @@ filters, pricing units and taxes in a few queries (``views.py``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from billow.core.errors import NotFound
 from billow.db.context import Ctx
+from billow.metering.models import BillableMetric
 from billow.pricing.plans.models import Charge, ChargeFilter, Commitment, FixedCharge, Plan, UsageThreshold
 from billow.pricing.plans.repository import (
     find_parent_plan,
@@ -121,6 +122,29 @@ def metric_attached_to_plans(ctx: Ctx, metric_id: uuid.UUID) -> bool:
         )
     )
     return ctx.session.scalar(stmt.limit(1)) is not None
+
+
+def metric_codes_with_advance_charges(ctx: Ctx, codes: Collection[str]) -> set[str]:
+    """The codes among ``codes`` of live metrics charged in advance by a live plan (one query):
+    events of these codes may cause pay-in-advance fees (billing's ingestion listener)."""
+    if not codes:
+        return set()
+    stmt = (
+        select(BillableMetric.code)
+        .join(Charge, Charge.billable_metric_id == BillableMetric.id)
+        .join(Plan, Plan.id == Charge.plan_id)
+        .where(
+            BillableMetric.organization_id == ctx.org_id,
+            BillableMetric.code.in_(list(codes)),
+            BillableMetric.deleted_at.is_(None),
+            Charge.organization_id == ctx.org_id,
+            Charge.pay_in_advance.is_(True),
+            Charge.deleted_at.is_(None),
+            Plan.deleted_at.is_(None),
+        )
+        .distinct()
+    )
+    return set(ctx.session.scalars(stmt))
 
 
 def _discard(ctx: Ctx, model: Any, column: Any, owner_id: uuid.UUID) -> list[uuid.UUID]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 21:56:04.276539
+Create Date: 2026-11-26 23:56:32.541126
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("value", billow.db.types.ExactDecimal(), nullable=True),
         sa.Column("value_text", sa.Text(), nullable=True),
         sa.Column("value_field", sa.Text(), nullable=True),
+        sa.Column("value_scaled", sa.BigInteger(), nullable=True),
         sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
     )
@@ -912,6 +913,38 @@ def upgrade() -> None:
         batch_op.create_index("uq_customer_metadata_customer_key", ["customer_id", "key"], unique=True)
 
     op.create_table(
+        "customer_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_taxes_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_customer_taxes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tax_id"], ["taxes.id"], name=op.f("fk_customer_taxes_tax_id_taxes"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_taxes")),
+    )
+    with op.batch_alter_table("customer_taxes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_taxes_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_customer_taxes_tax_id"), ["tax_id"], unique=False)
+        batch_op.create_index("uq_customer_taxes_customer_tax", ["customer_id", "tax_id"], unique=True)
+
+    op.create_table(
         "invoices",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column("billing_entity_id", sa.Uuid(), nullable=False),
@@ -946,6 +979,7 @@ def upgrade() -> None:
         sa.Column("prepaid_purchased_credit_amount_cents", sa.BigInteger(), nullable=True),
         sa.Column("total_amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("total_paid_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("total_offsetted_credit_note_amount_cents", sa.BigInteger(), nullable=False),
         sa.Column("finalized_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("voided_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("payment_dispute_lost_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
@@ -1065,6 +1099,69 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "wallets",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("billing_entity_id", sa.Uuid(), nullable=True),
+        sa.Column("name", sa.Text(), nullable=True),
+        sa.Column("code", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("rate_amount", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("traceable", sa.Boolean(), nullable=False),
+        sa.Column("balance_cents", sa.BigInteger(), nullable=False),
+        sa.Column("credits_balance", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("consumed_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("consumed_credits", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("ongoing_balance_cents", sa.BigInteger(), nullable=False),
+        sa.Column("ongoing_usage_balance_cents", sa.BigInteger(), nullable=False),
+        sa.Column("credits_ongoing_balance", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("credits_ongoing_usage_balance", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("depleted_ongoing_balance", sa.Boolean(), nullable=False),
+        sa.Column("invoice_requires_successful_payment", sa.Boolean(), nullable=False),
+        sa.Column("paid_top_up_min_amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("paid_top_up_max_amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("allowed_fee_types", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("purchase_order_number", sa.Text(), nullable=True),
+        sa.Column("metadata", billow.db.types.JsonDoc(), nullable=True),
+        sa.Column("expiration_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("terminated_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_balance_sync_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_consumed_credit_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_ongoing_balance_sync_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("balance_cents >= 0", name=op.f("ck_wallets_balance_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["billing_entity_id"],
+            ["billing_entities.id"],
+            name=op.f("fk_wallets_billing_entity_id_billing_entities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_wallets_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_wallets_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallets")),
+    )
+    with op.batch_alter_table("wallets", schema=None) as batch_op:
+        batch_op.create_index("ix_wallets_org_customer", ["organization_id", "customer_id"], unique=False)
+        batch_op.create_index("ix_wallets_status_expiration_at", ["status", "expiration_at"], unique=False)
+        batch_op.create_index(
+            "uq_wallets_customer_active_code",
+            ["customer_id", "code"],
+            unique=True,
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        )
+
+    op.create_table(
         "webhook_attempts",
         sa.Column("webhook_id", sa.Uuid(), nullable=False),
         sa.Column("attempted_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -1085,6 +1182,106 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_webhook_attempts_webhook_id"), ["webhook_id"], unique=False)
+
+    op.create_table(
+        "applied_usage_thresholds",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("usage_threshold_id", sa.Uuid(), nullable=False),
+        sa.Column("crossing_key", sa.Text(), nullable=False),
+        sa.Column("lifetime_usage_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("recurring", sa.Boolean(), nullable=False),
+        sa.Column("threshold_display_name", sa.Text(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_applied_usage_thresholds_invoice_id_invoices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_applied_usage_thresholds_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["usage_threshold_id"],
+            ["usage_thresholds.id"],
+            name=op.f("fk_applied_usage_thresholds_usage_threshold_id_usage_thresholds"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_applied_usage_thresholds")),
+    )
+    with op.batch_alter_table("applied_usage_thresholds", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_applied_usage_thresholds_invoice_id"), ["invoice_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_applied_usage_thresholds_usage_threshold_id"), ["usage_threshold_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_applied_usage_thresholds_crossing",
+            ["organization_id", "crossing_key", "usage_threshold_id"],
+            unique=True,
+        )
+
+    op.create_table(
+        "credit_notes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("sequential_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=96), nullable=False),
+        sa.Column("issuing_date", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("credit_status", sa.String(length=16), nullable=True),
+        sa.Column("refund_status", sa.String(length=16), nullable=True),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("total_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("taxes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_taxes_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("taxes_rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("sub_total_excluding_taxes_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("coupons_adjustment_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_coupons_adjustment_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("credit_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("balance_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("refund_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("offset_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("voided_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("refunded_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("metadata", billow.db.types.JsonDoc(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_credit_notes_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_credit_notes_invoice_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_credit_notes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_notes")),
+    )
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_credit_notes_customer_credit", ["customer_id", "status", "credit_status"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_credit_notes_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index("ix_credit_notes_org_created", ["organization_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "uq_credit_notes_invoice_sequence", ["invoice_id", "sequential_id"], unique=True
+        )
 
     op.create_table(
         "credits",
@@ -1277,6 +1474,264 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "lifetime_usages",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("subscription_id", sa.Uuid(), nullable=False),
+        sa.Column("external_subscription_id", sa.String(length=255), nullable=False),
+        sa.Column("subscription_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("historical_usage_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("invoiced_usage_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("current_usage_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "invoiced_usage_amount_refreshed_at", billow.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "current_usage_amount_refreshed_at", billow.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_lifetime_usages_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_lifetime_usages_subscription_id_subscriptions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lifetime_usages")),
+    )
+    with op.batch_alter_table("lifetime_usages", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_lifetime_usages_subscription_id"), ["subscription_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_lifetime_usages_chain",
+            ["organization_id", "external_subscription_id", "subscription_at"],
+            unique=True,
+        )
+
+    op.create_table(
+        "progressive_billing_excesses",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("progressive_billing_invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("credit_note_id", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_progressive_billing_excesses_invoice_id_invoices"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_progressive_billing_excesses_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["progressive_billing_invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_progressive_billing_excesses_progressive_billing_invoice_id_invoices"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_progressive_billing_excesses")),
+    )
+    with op.batch_alter_table("progressive_billing_excesses", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_progressive_billing_excesses_progressive_billing_invoice_id"),
+            ["progressive_billing_invoice_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "uq_progressive_billing_excesses_invoice",
+            ["invoice_id", "progressive_billing_invoice_id"],
+            unique=True,
+        )
+
+    op.create_table(
+        "recurring_transaction_rules",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("wallet_id", sa.Uuid(), nullable=False),
+        sa.Column("trigger", sa.String(length=16), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("interval", sa.String(length=16), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("paid_credits", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("granted_credits", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("threshold_credits", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("target_ongoing_balance", billow.db.types.ExactDecimal(), nullable=True),
+        sa.Column("grants_target_top_up", sa.Boolean(), nullable=True),
+        sa.Column("invoice_requires_successful_payment", sa.Boolean(), nullable=False),
+        sa.Column("ignore_paid_top_up_limits", sa.Boolean(), nullable=False),
+        sa.Column("transaction_metadata", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("transaction_name", sa.String(length=255), nullable=True),
+        sa.Column("purchase_order_number", sa.Text(), nullable=True),
+        sa.Column("started_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expiration_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("terminated_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"],
+            ["wallets.id"],
+            name=op.f("fk_recurring_transaction_rules_wallet_id_wallets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recurring_transaction_rules")),
+    )
+    with op.batch_alter_table("recurring_transaction_rules", schema=None) as batch_op:
+        batch_op.create_index("ix_recurring_transaction_rules_wallet", ["wallet_id", "status"], unique=False)
+
+    op.create_table(
+        "wallet_targets",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("wallet_id", sa.Uuid(), nullable=False),
+        sa.Column("billable_metric_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["billable_metric_id"],
+            ["billable_metrics.id"],
+            name=op.f("fk_wallet_targets_billable_metric_id_billable_metrics"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"],
+            ["wallets.id"],
+            name=op.f("fk_wallet_targets_wallet_id_wallets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallet_targets")),
+    )
+    with op.batch_alter_table("wallet_targets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_wallet_targets_billable_metric_id"), ["billable_metric_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_wallet_targets_wallet_metric", ["wallet_id", "billable_metric_id"], unique=True
+        )
+
+    op.create_table(
+        "wallet_transactions",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("wallet_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=True),
+        sa.Column("credit_note_id", sa.Uuid(), nullable=True),
+        sa.Column("voided_invoice_id", sa.Uuid(), nullable=True),
+        sa.Column("transaction_type", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("transaction_status", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("amount", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("credit_amount", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("remaining_amount_cents", sa.BigInteger(), nullable=True),
+        sa.Column("priority", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.Column("metadata", billow.db.types.JsonDoc(), nullable=False),
+        sa.Column("invoice_requires_successful_payment", sa.Boolean(), nullable=False),
+        sa.Column("purchase_order_number", sa.Text(), nullable=True),
+        sa.Column("settled_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "remaining_amount_cents >= 0", name=op.f("ck_wallet_transactions_remaining_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_wallet_transactions_invoice_id_invoices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"],
+            ["wallets.id"],
+            name=op.f("fk_wallet_transactions_wallet_id_wallets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallet_transactions")),
+    )
+    with op.batch_alter_table("wallet_transactions", schema=None) as batch_op:
+        batch_op.create_index("ix_wallet_transactions_invoice", ["invoice_id"], unique=False)
+        batch_op.create_index(
+            "ix_wallet_transactions_org_created", ["organization_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_wallet_transactions_wallet_created", ["wallet_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_wallet_transactions_invoiced",
+            ["wallet_id", "invoice_id"],
+            unique=True,
+            postgresql_where=sa.text("transaction_status = 'invoiced'"),
+            sqlite_where=sa.text("transaction_status = 'invoiced'"),
+        )
+
+    op.create_table(
+        "credit_note_applied_taxes",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("credit_note_id", sa.Uuid(), nullable=False),
+        sa.Column("tax_id", sa.Uuid(), nullable=True),
+        sa.Column("tax_name", sa.String(length=255), nullable=False),
+        sa.Column("tax_code", sa.String(length=255), nullable=False),
+        sa.Column("tax_rate", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("tax_description", sa.Text(), nullable=True),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("base_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["credit_note_id"],
+            ["credit_notes.id"],
+            name=op.f("fk_credit_note_applied_taxes_credit_note_id_credit_notes"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_note_applied_taxes")),
+    )
+    with op.batch_alter_table("credit_note_applied_taxes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_credit_note_applied_taxes_credit_note_id"), ["credit_note_id"], unique=False
+        )
+
+    op.create_table(
+        "credit_note_items",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("credit_note_id", sa.Uuid(), nullable=False),
+        sa.Column("fee_id", sa.Uuid(), nullable=True),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("precise_amount_cents", billow.db.types.ExactDecimal(), nullable=False),
+        sa.Column("amount_currency", sa.String(length=3), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["credit_note_id"],
+            ["credit_notes.id"],
+            name=op.f("fk_credit_note_items_credit_note_id_credit_notes"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["fee_id"], ["fees.id"], name=op.f("fk_credit_note_items_fee_id_fees"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_note_items")),
+    )
+    with op.batch_alter_table("credit_note_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_credit_note_items_credit_note_id"), ["credit_note_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_credit_note_items_fee_id"), ["fee_id"], unique=False)
+
+    op.create_table(
         "fee_applied_taxes",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column("fee_id", sa.Uuid(), nullable=False),
@@ -1299,15 +1754,94 @@ def upgrade() -> None:
     with op.batch_alter_table("fee_applied_taxes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_fee_applied_taxes_fee_id"), ["fee_id"], unique=False)
 
+    op.create_table(
+        "wallet_transaction_consumptions",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("inbound_wallet_transaction_id", sa.Uuid(), nullable=False),
+        sa.Column("outbound_wallet_transaction_id", sa.Uuid(), nullable=False),
+        sa.Column("consumed_amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["inbound_wallet_transaction_id"],
+            ["wallet_transactions.id"],
+            name=op.f("fk_wallet_transaction_consumptions_inbound_wallet_transaction_id_wallet_transactions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["outbound_wallet_transaction_id"],
+            ["wallet_transactions.id"],
+            name=op.f(
+                "fk_wallet_transaction_consumptions_outbound_wallet_transaction_id_wallet_transactions"
+            ),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallet_transaction_consumptions")),
+    )
+    with op.batch_alter_table("wallet_transaction_consumptions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_wallet_transaction_consumptions_outbound", ["outbound_wallet_transaction_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_wallet_transaction_consumptions_pair",
+            ["inbound_wallet_transaction_id", "outbound_wallet_transaction_id"],
+            unique=True,
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("wallet_transaction_consumptions", schema=None) as batch_op:
+        batch_op.drop_index("uq_wallet_transaction_consumptions_pair")
+        batch_op.drop_index("ix_wallet_transaction_consumptions_outbound")
+
+    op.drop_table("wallet_transaction_consumptions")
     with op.batch_alter_table("fee_applied_taxes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_fee_applied_taxes_fee_id"))
 
     op.drop_table("fee_applied_taxes")
+    with op.batch_alter_table("credit_note_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_note_items_fee_id"))
+        batch_op.drop_index(batch_op.f("ix_credit_note_items_credit_note_id"))
+
+    op.drop_table("credit_note_items")
+    with op.batch_alter_table("credit_note_applied_taxes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credit_note_applied_taxes_credit_note_id"))
+
+    op.drop_table("credit_note_applied_taxes")
+    with op.batch_alter_table("wallet_transactions", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_wallet_transactions_invoiced",
+            postgresql_where=sa.text("transaction_status = 'invoiced'"),
+            sqlite_where=sa.text("transaction_status = 'invoiced'"),
+        )
+        batch_op.drop_index("ix_wallet_transactions_wallet_created")
+        batch_op.drop_index("ix_wallet_transactions_org_created")
+        batch_op.drop_index("ix_wallet_transactions_invoice")
+
+    op.drop_table("wallet_transactions")
+    with op.batch_alter_table("wallet_targets", schema=None) as batch_op:
+        batch_op.drop_index("uq_wallet_targets_wallet_metric")
+        batch_op.drop_index(batch_op.f("ix_wallet_targets_billable_metric_id"))
+
+    op.drop_table("wallet_targets")
+    with op.batch_alter_table("recurring_transaction_rules", schema=None) as batch_op:
+        batch_op.drop_index("ix_recurring_transaction_rules_wallet")
+
+    op.drop_table("recurring_transaction_rules")
+    with op.batch_alter_table("progressive_billing_excesses", schema=None) as batch_op:
+        batch_op.drop_index("uq_progressive_billing_excesses_invoice")
+        batch_op.drop_index(batch_op.f("ix_progressive_billing_excesses_progressive_billing_invoice_id"))
+
+    op.drop_table("progressive_billing_excesses")
+    with op.batch_alter_table("lifetime_usages", schema=None) as batch_op:
+        batch_op.drop_index("uq_lifetime_usages_chain")
+        batch_op.drop_index(batch_op.f("ix_lifetime_usages_subscription_id"))
+
+    op.drop_table("lifetime_usages")
     with op.batch_alter_table("invoice_subscriptions", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_invoice_subscriptions_recurring_period",
@@ -1343,10 +1877,33 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credits_applied_coupon_id"))
 
     op.drop_table("credits")
+    with op.batch_alter_table("credit_notes", schema=None) as batch_op:
+        batch_op.drop_index("uq_credit_notes_invoice_sequence")
+        batch_op.drop_index("ix_credit_notes_org_created")
+        batch_op.drop_index(batch_op.f("ix_credit_notes_invoice_id"))
+        batch_op.drop_index("ix_credit_notes_customer_credit")
+
+    op.drop_table("credit_notes")
+    with op.batch_alter_table("applied_usage_thresholds", schema=None) as batch_op:
+        batch_op.drop_index("uq_applied_usage_thresholds_crossing")
+        batch_op.drop_index(batch_op.f("ix_applied_usage_thresholds_usage_threshold_id"))
+        batch_op.drop_index(batch_op.f("ix_applied_usage_thresholds_invoice_id"))
+
+    op.drop_table("applied_usage_thresholds")
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_attempts_webhook_id"))
 
     op.drop_table("webhook_attempts")
+    with op.batch_alter_table("wallets", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_wallets_customer_active_code",
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        )
+        batch_op.drop_index("ix_wallets_status_expiration_at")
+        batch_op.drop_index("ix_wallets_org_customer")
+
+    op.drop_table("wallets")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_subscriptions_active_external_id",
@@ -1378,6 +1935,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invoices_customer_id"))
 
     op.drop_table("invoices")
+    with op.batch_alter_table("customer_taxes", schema=None) as batch_op:
+        batch_op.drop_index("uq_customer_taxes_customer_tax")
+        batch_op.drop_index(batch_op.f("ix_customer_taxes_tax_id"))
+        batch_op.drop_index(batch_op.f("ix_customer_taxes_organization_id"))
+
+    op.drop_table("customer_taxes")
     with op.batch_alter_table("customer_metadata", schema=None) as batch_op:
         batch_op.drop_index("uq_customer_metadata_customer_key")
         batch_op.drop_index(batch_op.f("ix_customer_metadata_organization_id"))

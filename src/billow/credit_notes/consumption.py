@@ -1,0 +1,97 @@
+"""Available credit notes paying a finalizing invoice (billing.md §4.3 step 7, Lago's
+``Credits::CreditNoteService``).
+
+``CreditNotesSource`` is billing's ``AdjustmentSource`` for credit notes (wired through
+``InvoiceAdjustmentHooks`` by the runtime). ``collect`` gives ``compute_invoice`` the customer's
+finalized notes with an available balance, in the invoice's currency, not issued on this
+invoice, oldest first — their rows locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
+serializes writers) and re-read, so that two invoices finalized at once never consume more than
+a balance. ``persist`` records what the invoice took: one ``credits`` row per note (after taxes)
+and the note's new balance (``consumed`` at 0). Drafts take nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from billow.billing.adjustments import AdjustmentRequest
+from billow.billing.math import AvailableCreditNote, InvoiceTotals
+from billow.billing.models import Credit
+from billow.core.ids import new_id
+from billow.credit_notes.models import CreditNote
+from billow.db.context import Ctx
+
+# Invoice kinds whose totals take credit notes (billing.md §4.3).
+_KINDS = ("subscription", "in_advance_charge", "progressive_billing")
+
+
+def available_credit_notes(
+    ctx: Ctx, customer_id: uuid.UUID, currency: str, *, lock: bool
+) -> list[CreditNote]:
+    stmt = (
+        select(CreditNote)
+        .where(
+            CreditNote.organization_id == ctx.org_id,
+            CreditNote.customer_id == customer_id,
+            CreditNote.status == "finalized",
+            CreditNote.credit_status == "available",
+            CreditNote.currency == currency,
+            CreditNote.balance_amount_cents > 0,
+        )
+        .order_by(CreditNote.created_at, CreditNote.id)
+        .execution_options(populate_existing=True)
+    )
+    if lock and ctx.dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    return list(ctx.session.scalars(stmt))
+
+
+class CreditNotesSource:
+    name = "credit_notes"
+
+    def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
+        invoice = request.invoice
+        if not request.finalizing or request.kind not in _KINDS:
+            return {}
+        notes = available_credit_notes(ctx, invoice.customer_id, invoice.currency, lock=True)
+        return {
+            "credit_notes": tuple(
+                AvailableCreditNote(
+                    id=str(note.id),
+                    balance_amount_cents=note.balance_amount_cents,
+                    created_at=note.created_at,
+                    currency=note.currency,
+                    invoice_id=str(note.invoice_id),
+                )
+                for note in notes
+            )
+        }
+
+    def persist(self, ctx: Ctx, request: AdjustmentRequest, totals: InvoiceTotals) -> None:
+        invoice = request.invoice
+        now = ctx.now()
+        for consumption in totals.credit_note_consumptions:
+            note = ctx.session.get(CreditNote, uuid.UUID(consumption.credit_note_id))
+            assert note is not None and note.organization_id == ctx.org_id
+            ctx.session.add(
+                Credit(
+                    id=new_id(),
+                    organization_id=ctx.org_id,
+                    invoice_id=invoice.id,
+                    credit_note_id=note.id,
+                    amount_cents=consumption.amount_cents,
+                    amount_currency=invoice.currency,
+                    before_taxes=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            note.balance_amount_cents = consumption.balance_amount_cents
+            if consumption.consumed:
+                note.credit_status = "consumed"
+            note.updated_at = now
+        ctx.session.flush()
