@@ -37,6 +37,7 @@ lint: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/aggregate.py
+	$(BIN)/python bench/billing_run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

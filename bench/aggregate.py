@@ -12,6 +12,7 @@ For every aggregation type it times ``aggregate`` without filters and with 3 fil
 typical subscription: 5 charges × 1,000 events, p50 of the 5 aggregations together.
 
     .venv/bin/python bench/aggregate.py [--events 1000000] [--skip-pg] [--skip-sqlite]
+        [--types latest_agg,unique_count_agg] [--reps 3] [--typical-reps 21 (0: skip)]
 
 PostgreSQL: a fresh database ``billow_bench_aggregate`` is created on ``--pg-admin`` and dropped
 at the end. Medians of ``--reps`` timed runs after one untimed run (typical: 21 runs).
@@ -183,7 +184,9 @@ def bare_sql(kind: str, filtered: bool, pg: bool, sub: str = SUB, code: str = "a
         "sum_agg": f"SUM({value}), COUNT(*)",
         "max_agg": f"MAX({value}), COUNT(*)",
         "unique_count_agg": f"COUNT(DISTINCT {prop('user_id')})",
-        "latest_agg": "COUNT(*), MAX(timestamp)",
+        # COUNT(value): events_count of a latest value counts numeric events only (COUNT(*) would
+        # be an index-only scan that answers a different question).
+        "latest_agg": "COUNT(value), MAX(timestamp)",
         "weighted_sum_agg": (
             f"SUM(value * EXTRACT(EPOCH FROM ({end} - timestamp))), COUNT(*)"
             if pg
@@ -225,9 +228,11 @@ def run_bare(db: Database, queries: list[str]) -> None:
             conn.execute(text(q)).all()
 
 
-def bench(db: Database, name: str, reps: int, typical_reps: int) -> list[tuple[str, str, float, float]]:
+def bench(
+    db: Database, name: str, reps: int, typical_reps: int, types: list[str]
+) -> list[tuple[str, str, float, float]]:
     rows: list[tuple[str, str, float, float]] = []
-    for kind in TYPES:
+    for kind in types:
         for filtered in (False, True):
             label = "3 filters + 1 group" if filtered else "plain"
             engine_ms = median_ms(lambda k=kind, f=filtered: run_engine(db, request(k, f)), reps)
@@ -249,6 +254,8 @@ def bench(db: Database, name: str, reps: int, typical_reps: int) -> list[tuple[s
                 for q in bare_sql(k, i == 4, db.is_postgres, sub="sub_typical", code=f"typical_{i}"):
                     conn.execute(text(q)).all()
 
+    if typical_reps <= 0:
+        return rows
     engine_ms = median_ms(engine_typical, typical_reps)
     bare_ms = median_ms(bare_typical, typical_reps)
     rows.append(("typical (5 charges)", "p50, 1,000 ev/charge", engine_ms, bare_ms))
@@ -282,7 +289,9 @@ def main() -> None:
     parser.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--types", default=",".join(TYPES), help="comma-separated aggregation types")
     args = parser.parse_args()
+    types = [t for t in args.types.split(",") if t]
     results: dict[str, list[tuple[str, str, float, float]]] = {}
     print(f"{args.events:,} target events + {args.events:,} noise events; medians in ms")
     print(
@@ -294,7 +303,7 @@ def main() -> None:
             upgrade(url)
             db = Database(url)
             print(f"  (SQLite fill: {fill(db, args.events):.0f} s)")
-            results["SQLite"] = bench(db, "SQLite", args.reps, args.typical_reps)
+            results["SQLite"] = bench(db, "SQLite", args.reps, args.typical_reps, types)
             db.dispose()
     if not args.skip_pg:
         admin_url = make_url(args.pg_admin)
@@ -308,7 +317,7 @@ def main() -> None:
             upgrade(url)
             db = Database(url)
             print(f"  (PostgreSQL fill: {fill(db, args.events):.0f} s)")
-            results["PostgreSQL"] = bench(db, "PostgreSQL", args.reps, args.typical_reps)
+            results["PostgreSQL"] = bench(db, "PostgreSQL", args.reps, args.typical_reps, types)
             db.dispose()
         finally:
             with admin.connect() as conn:

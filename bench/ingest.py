@@ -6,7 +6,8 @@ Prints figures, not a test. For SQLite and for a fresh PostgreSQL database it:
 2. measures the raw rate of the same rows inserted straight into the same ``events`` table
    (``executemany`` 100 rows per transaction, ``ON CONFLICT DO NOTHING`` / ``INSERT OR IGNORE``;
    PostgreSQL with as many connections as there are clients, SQLite with its single writer),
-   once before and once after the API runs (the mean is the baseline);
+   once before and once after the API runs (the mean is the baseline); likewise for single
+   events, one row per durable commit (PostgreSQL: AUTOCOMMIT, as many connections as clients);
 3. drives ``POST /events/batch`` (100 events/request) with N concurrent keep-alive clients, then
    ``POST /events`` (one event/request), each after a short warm-up;
 4. prints a table with the ratios against the targets.
@@ -127,8 +128,8 @@ async def drive(
 ) -> LoadResult:
     result = LoadResult()
     run_tag = uuid.uuid4().hex[:8]
-    loop = asyncio.get_running_loop()
-    t_start = loop.time()
+    clock = time.perf_counter  # not loop.time(): uvloop's has millisecond resolution
+    t_start = clock()
     t_measure = t_start + warmup
     t_end = t_measure + seconds
 
@@ -138,7 +139,7 @@ async def drive(
         tag = f"{run_tag}-{index}"
         try:
             while True:
-                now = loop.time()
+                now = clock()
                 if now >= t_end:
                     return
                 if per_request == 1:
@@ -146,9 +147,9 @@ async def drive(
                 else:
                     body = orjson.dumps({"events": [event(tag, n + i) for i in range(per_request)]})
                 n += per_request
-                sent = loop.time()
+                sent = clock()
                 status, payload = await conn.request(path, body)
-                done = loop.time()
+                done = clock()
                 if sent >= t_measure and done <= t_end:
                     result.requests += 1
                     result.latencies.append(done - sent)
@@ -245,8 +246,33 @@ def raw_postgres(dsn: str, seconds: float, connections: int) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
-def raw_sqlite(path: str, seconds: float) -> float:
-    """One writer (SQLite's rule), same pragmas as the server, 100 rows per transaction."""
+def raw_postgres_single(dsn: str, seconds: float, connections: int) -> float:
+    """One row per statement in AUTOCOMMIT (a durable commit each); ``connections`` threads."""
+    counts = [0] * connections
+    deadline = time.monotonic() + seconds
+    now = datetime.now(UTC)
+
+    def worker(i: int) -> None:
+        org = uuid.uuid4()
+        tag = f"raw1-{uuid.uuid4().hex[:8]}"
+        n = 0
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                conn.execute(PG_INSERT, raw_rows(org, tag, n, 1, now)[0])
+                n += 1
+        counts[i] = n
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def raw_sqlite(path: str, seconds: float, per_transaction: int = BATCH) -> float:
+    """One writer (SQLite's rule), same pragmas as the server, ``per_transaction`` rows per transaction."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=60)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536", "temp_store=MEMORY"):
         conn.execute(f"PRAGMA {pragma}")
@@ -268,12 +294,12 @@ def raw_sqlite(path: str, seconds: float) -> float:
                 *r[6:10],
                 now.isoformat(),
             )
-            for r in raw_rows(uuid.uuid4(), tag, n, BATCH, now)
+            for r in raw_rows(uuid.uuid4(), tag, n, per_transaction, now)
         ]
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(SQLITE_INSERT, rows)
         conn.execute("COMMIT")
-        n += BATCH
+        n += per_transaction
     elapsed = time.monotonic() - started
     conn.close()
     return n / elapsed
@@ -375,19 +401,30 @@ class Row:
 
 
 def bench_backend(
-    backend: str, database_url: str, raw: Callable[[], float], args: argparse.Namespace
+    backend: str,
+    database_url: str,
+    raw: Callable[[], float],
+    raw_single: Callable[[], float],
+    args: argparse.Namespace,
 ) -> list[Row]:
     with serve(database_url) as port:
         raw_before = raw()
         batch = run_load(port, "/api/v1/events/batch", BATCH, args.clients, args.warmup, args.seconds)
         raw_after = raw()
+        single_before = raw_single()
         single = run_load(port, "/api/v1/events", 1, args.single_clients, args.warmup, args.seconds)
+        single_after = raw_single()
     base = (raw_before + raw_after) / 2
+    single_base = (single_before + single_after) / 2
     print(f"  {backend}: raw executemany {raw_before:,.0f} / {raw_after:,.0f} rows/s (before / after)")
+    print(
+        f"  {backend}: raw single-row commits {single_before:,.0f} / {single_after:,.0f} rows/s"
+        " (before / after)"
+    )
     for name, res in (("batch", batch), ("single", single)):
         if res.first_error:
             print(f"  {backend} {name}: {res.errors} errors, first: {res.first_error}")
-    return [Row(backend, "batch", batch, base), Row(backend, "single", single, None)]
+    return [Row(backend, "batch", batch, base), Row(backend, "single", single, single_base)]
 
 
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
@@ -449,19 +486,30 @@ def main() -> None:
     if args.only in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as tmp:
             path = f"{tmp}/bench.db"
-            rows += bench_backend("sqlite", f"sqlite:///{path}", lambda: raw_sqlite(path, args.seconds), args)
+            rows += bench_backend(
+                "sqlite",
+                f"sqlite:///{path}",
+                lambda: raw_sqlite(path, args.seconds),
+                lambda: raw_sqlite(path, args.seconds / 2, 1),
+                args,
+            )
     if args.only in (None, "postgres"):
         with postgres_database(args.pg_url) as (url, dsn):
             rows += bench_backend(
-                "postgresql", url, lambda: raw_postgres(dsn, args.seconds, args.raw_connections), args
+                "postgresql",
+                url,
+                lambda: raw_postgres(dsn, args.seconds, args.raw_connections),
+                lambda: raw_postgres_single(dsn, args.seconds / 2, args.single_clients),
+                args,
             )
             one = raw_postgres(dsn, args.seconds / 2, 1)
             print(f"  postgresql: raw executemany on 1 connection {one:,.0f} rows/s (for reference)")
     print_table(rows, args)
     print(
-        f"\nraw = executemany of the same rows, {BATCH} per transaction, ON CONFLICT DO NOTHING "
-        f"(PostgreSQL: {args.raw_connections} connection(s); SQLite: 1 writer);"
-        " mean of before/after the API runs."
+        f"\nraw (batch rows) = executemany of the same rows, {BATCH} per transaction, ON CONFLICT DO NOTHING"
+        f" (PostgreSQL: {args.raw_connections} connection(s); SQLite: 1 writer); raw (single rows) = one"
+        f" row per durable commit (PostgreSQL: {args.single_clients} AUTOCOMMIT connections; SQLite: 1"
+        " writer); each the mean of a run before and after its API run."
     )
 
 

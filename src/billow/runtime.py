@@ -19,10 +19,17 @@ from billow.billing.jobs import billing_job_kinds, billing_tick_tasks
 from billow.billing.payment_hooks import PaymentStatusHooks
 from billow.billing.progressive.check import progressive_billing_listener
 from billow.billing.progressive.credit import ProgressiveCreditSource
+from billow.billing.voiding import InvoiceVoidHooks
 from billow.core.clock import Clock, ManualClock, SystemClock, ensure_utc
 from billow.core.hooks import Hooks
 from billow.credit_notes.consumption import CreditNotesSource
 from billow.credit_notes.drafts import finalize_invoice_credit_notes, follow_refreshed_fees
+from billow.credit_notes.invoice_void import (
+    holds_credit,
+    issue_void_credit_notes,
+    recredit_consumed_notes,
+    void_limits,
+)
 from billow.credit_notes.jobs import credit_note_job_kinds
 from billow.credit_notes.termination import before_termination_invoice
 from billow.customers.hooks import CustomerHooks
@@ -54,6 +61,7 @@ from billow.subscriptions.terminate import (
     terminate_deleted_plan_subscriptions,
 )
 from billow.wallets.consumption import WalletsSource
+from billow.wallets.invoice_void import recredit_voided_invoice
 from billow.wallets.jobs import wallet_job_kinds, wallet_tick_tasks
 from billow.wallets.transactions import on_payment_status_change
 from billow.wallets.triggers import ingestion_listener, refresh_after_finalization
@@ -117,6 +125,14 @@ def build_hooks() -> Hooks:
         # Draft credit notes follow their draft invoice's fees and finalization.
         DraftRefreshHooks(around_refresh=(follow_refreshed_fees,)),
         InvoiceFinalizedHooks(on_finalized=(finalize_invoice_credit_notes, refresh_after_finalization)),
+        # A voided invoice gives back the credit notes and prepaid credits it consumed; credit notes
+        # with credit block a void without explicit intent; ``generate_credit_note`` issues notes.
+        InvoiceVoidHooks(
+            blocks_void=(holds_credit,),
+            on_voided=(recredit_consumed_notes, recredit_voided_invoice),
+            credit_note_limits=void_limits,
+            issue_credit_notes=issue_void_credit_notes,
+        ),
     )
 
 

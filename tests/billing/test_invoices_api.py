@@ -117,7 +117,9 @@ def test_invoice_filters(api, runtime):
     assert _ids(api.get("/invoices", search_term="grace", issuing_date_to="2024-01-31")) == ["cus_2"]
     assert _ids(api.get("/invoices", search_term="ada@example")) == ["cus_1"]
     assert _ids(api.get("/invoices", amount_from=2641)) == ["cus_2", "cus_2"]
-    assert len(_ids(api.get("/invoices", payment_overdue="false"))) == 3
+    # The 2024-01-10 invoice (due that day) fell overdue at the 2024-02-01 tick (billing.md §4.8).
+    assert len(_ids(api.get("/invoices", payment_overdue="false"))) == 2
+    assert _ids(api.get("/invoices", payment_overdue="true")) == ["cus_2"]
     newest_first = ok(api.get("/invoices"))["invoices"]
     assert [i["issuing_date"] for i in newest_first] == sorted(
         (i["issuing_date"] for i in newest_first), reverse=True

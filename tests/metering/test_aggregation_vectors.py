@@ -1,4 +1,34 @@
-"""metering.md §6 test vectors, unit side (events through the real API, then the engine)."""
+"""metering.md §6 test vectors, unit side (events through the real API, then the engine).
+
+Every vector about units, and the test that pins it with exact ``Decimal`` values (each runs on
+SQLite and, with ``BILLOW_TEST_DATABASE_URL``, on PostgreSQL). Amount-only vectors (V6–V14,
+V26–V30, V33–V35) belong to the charge models and billing. ``<x>`` = ``test_aggregation_<x>.py``.
+
+| vector | what | test |
+|---|---|---|
+| V1 | count, 3 events → 3, events_count 3 | here ``test_v1_count`` |
+| V2 | count grouped by region → us 2, eu 1 | filters ``test_grouped_count_v2`` |
+| V3 | sum, cloud filters → aws 100, gcp 200, default 0 | filters ``test_filters_v3`` |
+| V4 | max 5, 20, 3 → 5, 20, 20 (events_count 3) | here ``test_v4_max_after_each_event`` |
+| V5 | latest 10, 3, 50 → 10, 3, 50 | here ``test_v5_latest_after_each_event`` |
+| V15 | Σ precise_total_amount_cents (dynamic) | types ``test_precise_total_amount_cents_v15`` |
+| V16 | weighted sum recurring, March/April carry-over | here ``test_v16_weighted_sum_recurring`` |
+| V17 | weighted sum 0.02218; +3, +3 at F → 6 | types ``test_weighted_sum_unit_vector_v17``, |
+|  |  | types ``test_weighted_sum_same_instant_at_from`` |
+| V18 | unique count recurring, 3 group keys → 3 | here ``test_v18_unique_count_recurring_grouped`` |
+| V19 | prorated recurring sum, units 10 / 5 / 7 | here ``test_v19_prorated_recurring_sum_units``, |
+|  |  | advance ``test_v19_prorated_sum_in_advance`` |
+| V20 | prorated unique count 7/29, 1 then 0 | here ``test_v20_prorated_unique_count``, |
+|  |  | advance ``test_v20_prorated_unique_in_advance`` |
+| V21 | sum in advance +10, −4, +8 → 10, 0, 4 | advance ``test_v21_sum_high_water`` |
+| V22 | count in advance, 3 events in one second | advance ``test_v22_count_same_second_batch`` |
+| V23 | unique count in advance, add/remove | advance ``test_v23_unique_count`` |
+| V24 | prorated graduated, units and cents | here ``test_v24_prorated_graduated`` |
+| V25 | prorated graduated, units carried over | here ``test_v25_prorated_graduated_carried_units`` |
+| V31 | overlapping subset filters | filters ``test_overlapping_subset_filters_v31`` |
+| V32 | identical filters, the older wins | filters ``test_identical_filters_older_wins_v32`` |
+| V36 | rounding 123.456 at 2, null, −2 | types ``test_rounding_v36``, pure ``test_rounding`` |
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""GroupCommitter: concurrent submitters share flushes; duplicates and failures reach the right waiter."""
+"""AsyncGroupCommitter: concurrent submitters share flushes; duplicates and failures reach their waiter."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billow.metering.events.group_commit import GroupCommitter, by_organization
+from billow.metering.events.group_commit import AsyncGroupCommitter, by_organization
 from billow.metering.store import EventRecord
 
 ORG = uuid.uuid4()
@@ -41,12 +42,19 @@ class FakeStore:
             return dups
 
 
+def committer_for(flush, pool, **kwargs):
+    return AsyncGroupCommitter(flush, executor=pool, guard=nullcontext, **kwargs)
+
+
+async def submit_all(committer, records):
+    return await asyncio.gather(*(committer.submit(r) for r in records))
+
+
 def test_concurrent_submits_are_grouped_and_deduplicated():
     store = FakeStore()
-    committer = GroupCommitter(store.flush, guard=nullcontext)
-    txs = [f"t{i % 150}" for i in range(300)]
-    with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(lambda tx: committer.submit(rec(tx)), txs))
+    with ThreadPoolExecutor(2) as pool:
+        committer = committer_for(store.flush, pool)
+        results = asyncio.run(submit_all(committer, [rec(f"t{i % 150}") for i in range(300)]))
     assert results.count(True) == 150
     assert results.count(False) == 150
     assert sum(store.batches) == 300
@@ -62,17 +70,19 @@ def test_flush_failure_reaches_the_waiters_and_the_committer_recovers():
             raise RuntimeError("database is down")
         return []
 
-    committer = GroupCommitter(flush, guard=nullcontext)
-    with pytest.raises(RuntimeError, match="database is down"):
-        committer.submit(rec("a"))
-    assert committer.submit(rec("b")) is True
+    with ThreadPoolExecutor(1) as pool:
+        committer = committer_for(flush, pool)
+        with pytest.raises(RuntimeError, match="database is down"):
+            asyncio.run(committer.submit(rec("a")))
+        assert asyncio.run(committer.submit(rec("b"))) is True
+    assert committer._active == 0
 
 
 def test_max_batch_splits_flushes():
     store = FakeStore(delay=0.01)
-    committer = GroupCommitter(store.flush, guard=nullcontext, max_batch=3)
-    with ThreadPoolExecutor(12) as pool:
-        assert all(pool.map(lambda i: committer.submit(rec(f"t{i}")), range(40)))
+    with ThreadPoolExecutor(1) as pool:
+        committer = committer_for(store.flush, pool, max_batch=3)
+        assert all(asyncio.run(submit_all(committer, [rec(f"t{i}") for i in range(40)])))
     assert max(store.batches) <= 3
     assert sum(store.batches) == 40
 
@@ -83,13 +93,28 @@ def test_by_organization():
 
 
 @pytest.mark.parametrize("lanes", [2, 4])
-def test_concurrent_leaders_lose_nothing(lanes):
+def test_concurrent_flushes_lose_nothing(lanes):
     store = FakeStore(delay=0.001)
-    store.lock = threading.Lock()
-    committer = GroupCommitter(store.flush, guard=nullcontext, max_concurrent=lanes, max_batch=5)
-    with ThreadPoolExecutor(24) as pool:
-        results = list(pool.map(lambda i: committer.submit(rec(f"t{i % 250}")), range(500)))
+    with ThreadPoolExecutor(lanes) as pool:
+        committer = committer_for(store.flush, pool, max_concurrent=lanes, max_batch=5)
+        results = asyncio.run(submit_all(committer, [rec(f"t{i % 250}") for i in range(500)]))
     assert results.count(True) == 250
     assert sum(store.batches) == 500
     assert committer._active == 0
     assert committer._pending == []
+
+
+def test_requests_of_several_loops_share_the_committer():
+    """Test clients run requests on loops of their own threads; each waiter is answered on its loop."""
+    store = FakeStore(delay=0.002)
+    with ThreadPoolExecutor(2) as pool:
+        committer = committer_for(store.flush, pool, max_concurrent=2)
+
+        def one_loop(n):
+            return asyncio.run(submit_all(committer, [rec(f"l{n}-{i % 20}") for i in range(40)]))
+
+        with ThreadPoolExecutor(4) as loops:
+            results = [r for rs in loops.map(one_loop, range(4)) for r in rs]
+    assert results.count(True) == 80
+    assert results.count(False) == 80
+    assert committer._active == 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from billow.metering.lookup import IngestMetric, MetricCache
@@ -57,3 +59,13 @@ def test_a_load_racing_an_invalidation_is_not_kept():
     loader.hook = None
     cache(CTX, ["a"])
     assert loader.calls == [["a"], ["a"]]
+
+
+def test_requests_missing_together_share_one_load():
+    loader = Loader()
+    loader.hook = lambda: time.sleep(0.05)
+    cache = MetricCache(loader=loader)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: cache(CTX, ["a"]), range(8)))
+    assert loader.calls == [["a"]]
+    assert all(r == {"a": loader.metrics["a"]} for r in results)

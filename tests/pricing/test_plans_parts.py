@@ -170,7 +170,7 @@ def test_fixed_charges_crud(api: Any, runtime: Any, cat: Catalog) -> None:
         "lago_id": created["lago_id"],
         "lago_add_on_id": cat.add_on["lago_id"],
         "code": "setup",
-        "invoice_display_name": None,
+        "invoice_display_name": "Setup",  # unset: the add-on's name (the client requires a string)
         "add_on_code": "setup",
         "created_at": T0,
         "charge_model": "volume",

@@ -7,8 +7,9 @@ caller skips only the schema check, never its own test.
 OpenAPI 3.1 schemas are JSON Schema 2020-12: ``$ref`` is resolved into the whole document,
 ``type: [string, 'null']`` works as is, ``format`` is an annotation (no format checker), and the
 OpenAPI 3.0 leftover ``nullable: true`` (a few schemas still carry it) is read as "or null".
-Two documented deviations from the letter of the document, both where it contradicts Lago's own
-behaviour: ``NULL_IN_LAGO`` properties also accept null, and a ``oneOf`` of bare primitive types
+Three documented deviations from the letter of the document, all where it contradicts Lago's own
+behaviour: ``NULL_IN_LAGO`` properties also accept null, ``STRING_IN_LAGO`` numbers also accept a
+decimal string, and a ``oneOf`` of bare primitive types
 (``[string, integer, number]``, where an integer matches two branches) is read as ``anyOf``.
 """
 
@@ -51,6 +52,12 @@ NULL_IN_LAGO = (
     ("SubscriptionObject", "on_termination_credit_note"),
     ("SubscriptionObject", "cancellation_reason"),
     ("PaymentMethodReference", "payment_method_id"),
+)
+# Properties the document types as numbers that Lago renders as decimal strings (a BigDecimal
+# column through Rails' JSON: ``"3.0"``). lago-python-client declares them ``float`` and coerces.
+STRING_IN_LAGO = (
+    # V1::FixedChargeSerializer sends ``units`` from a decimal(30, 10) column.
+    ("FixedChargeObject", "units"),
 )
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "lago-openapi.yaml"
 SPEC_URI = "urn:lago-openapi"
@@ -194,6 +201,10 @@ def _allow_null_where_lago_sends_it(document: dict[str, Any]) -> None:
         properties = schemas.get(schema_name, {}).get("properties", {})
         if prop in properties:
             properties[prop] = {"anyOf": [properties[prop], {"type": "null"}]}
+    for schema_name, prop in STRING_IN_LAGO:
+        properties = schemas.get(schema_name, {}).get("properties", {})
+        if prop in properties:
+            properties[prop] = {"anyOf": [properties[prop], {"type": "string", "pattern": r"^-?\d+\.\d+$"}]}
 
 
 def spec_path() -> Path:

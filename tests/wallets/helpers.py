@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -98,3 +99,13 @@ def wallet_row(runtime: Runtime, lago_id: str) -> Wallet:
         assert wallet is not None
         session.expunge(wallet)
         return wallet
+
+
+def ledger_invariant(request: Any) -> Iterator[None]:
+    """Body of the autouse fixtures of the wallet test directories: after each test that has a
+    runtime, :func:`assert_ledger` on every wallet of every organization. The runtime is
+    requested at set-up, so it is torn down after the check."""
+    runtime = request.getfixturevalue("runtime") if "runtime" in request.fixturenames else None
+    yield
+    if runtime is not None:
+        assert_ledger(runtime)

@@ -7,9 +7,11 @@ from fastapi import APIRouter, FastAPI
 from billow import __version__
 from billow.api.deps import ApiKeyCache
 from billow.api.errors import install_error_handlers
+from billow.api.fast_routes import FastRoutes
 from billow.api.middleware import BodySizeLimit
 from billow.api.responses import JsonResponse
 from billow.api.routes import api_routers
+from billow.metering.events.api import FAST_ROUTES as EVENT_ROUTES
 from billow.runtime import Runtime
 
 
@@ -35,5 +37,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     def health() -> JsonResponse:
         return JsonResponse({"message": "Success", "version": __version__})
 
+    # Hot ingestion routes skip the router; the body size limit (added last: outermost) still applies.
+    app.add_middleware(FastRoutes, routes={(m, "/api/v1" + p): e for (m, p), e in EVENT_ROUTES.items()})
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
     return app

@@ -21,10 +21,13 @@ KEY_CACHE_TTL_SECONDS = 30.0
 
 
 class ApiKeyCache:
-    """Hash of key → organization id, kept briefly to spare a query per request."""
+    """Hash of key → organization id, kept briefly to spare a query per request; the hash of a
+    key presented again within the TTL is remembered too (``lookup``), so a cached request does
+    not hash at all."""
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[uuid.UUID, float]] = {}
+        self._hashes: dict[str, str] = {}
 
     def get(self, key_hash: str) -> uuid.UUID | None:
         entry = self._entries.get(key_hash)
@@ -35,7 +38,18 @@ class ApiKeyCache:
     def put(self, key_hash: str, org_id: uuid.UUID) -> None:
         if len(self._entries) > 10_000:
             self._entries.clear()
+            self._hashes.clear()
         self._entries[key_hash] = (org_id, time.monotonic() + KEY_CACHE_TTL_SECONDS)
+
+    def hash_of(self, token: str) -> str:
+        """``hash_api_key(token)``, remembered (at most 10,000 keys)."""
+        key_hash = self._hashes.get(token)
+        if key_hash is None:
+            key_hash = hash_api_key(token)
+            if len(self._hashes) > 10_000:
+                self._hashes.clear()
+            self._hashes[token] = key_hash
+        return key_hash
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -59,7 +73,7 @@ async def authenticated_org(request: Request) -> uuid.UUID:
         raise Unauthorized()
     runtime = runtime_of(request)
     cache: ApiKeyCache = request.app.state.api_key_cache
-    key_hash = hash_api_key(token)
+    key_hash = cache.hash_of(token)
     org_id = cache.get(key_hash)
     if org_id is None:
 

@@ -8,7 +8,10 @@ from fastapi import APIRouter, Depends, Request
 
 from billow.api.deps import OrgId
 from billow.billing.advance.api import router as event_estimates
+from billow.billing.analytics.api import router as analytics
 from billow.billing.api import router as invoices
+from billow.billing.invoice_actions.api import router as invoice_actions
+from billow.billing.preview.api import router as invoice_preview
 from billow.billing.usage.api import router as usage
 from billow.credit_notes.api import router as credit_notes
 from billow.customers.api import router as customers
@@ -55,7 +58,10 @@ def api_routers() -> list[APIRouter]:
         _refreshing_ingestion(plans),
         pricing_units,
         subscriptions,
+        invoice_preview,
         invoices,
+        invoice_actions,
+        analytics,
         usage,
         wallets,
         credit_notes,

@@ -128,9 +128,22 @@ def refresh_invoice(ctx: Ctx, engine: FeeEngine, invoice: Invoice, *, finalizing
     ctx.session.flush()
 
 
+def lock_draft(ctx: Ctx, invoice: Invoice) -> bool:
+    """Lock the invoice row (PostgreSQL; SQLite serializes writers) and re-read it: whether it is
+    still a draft. Two sessions refreshing or finalizing one draft at once take turns, and the
+    second sees the first's outcome — it never recomputes a finalized invoice (which would find
+    its coupons already credited and drop them)."""
+    stmt = select(Invoice.id).where(Invoice.id == invoice.id, Invoice.organization_id == ctx.org_id)
+    if ctx.dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    ctx.session.execute(stmt)
+    ctx.session.refresh(invoice)
+    return invoice.status == "draft"
+
+
 def finalize_draft(ctx: Ctx, engine: FeeEngine, invoice: Invoice) -> Invoice:
     """Refresh a draft in the finalizing context, date it today, then finalize (or close) it."""
-    if invoice.status != "draft":
+    if invoice.status != "draft" or not lock_draft(ctx, invoice):
         return invoice
     parties = invoice_parties(ctx, invoice)
     customer = parties.customer

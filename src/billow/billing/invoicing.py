@@ -101,10 +101,15 @@ def create_subscription_invoice(
     parties: InvoiceParties,
     items: Sequence[BillingItem],
     timestamp: datetime,
+    *,
+    preview: bool = False,
 ) -> Invoice | None:
     """Bill ``items`` (one customer, currency and billing entity) on one invoice at ``timestamp``.
 
     Returns ``None`` when a recurring period was billed already (nothing is written).
+    ``preview`` (:mod:`billow.billing.preview`, inside a transaction it rolls back): computed as
+    when finalizing (coupons, credit notes, wallets), left ``generating`` without number,
+    webhooks or finalization hooks.
     """
     customer = parties.customer
     now = ctx.now()
@@ -170,8 +175,10 @@ def create_subscription_invoice(
         log.info("billing_period_already_invoiced", customer_id=str(customer.id))
         return None
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
-    finalizing = grace_period_days(customer, parties.settings_entity) == 0
+    finalizing = preview or grace_period_days(customer, parties.settings_entity) == 0
     compute_subscription_invoice(ctx, engine, invoice, periods, taxes, finalizing=finalizing)
+    if preview:
+        return invoice
     renew_non_invoiceable_charges(ctx, engine, invoice, periods, taxes)
     settle_generated(ctx, invoice, parties)
     return invoice

@@ -5,6 +5,7 @@ from __future__ import annotations
 from billow.billing.fees.engine import FeeEngine, build_fee_engine
 from billow.billing.finalization import FINALIZE_INVOICE_JOB, finalization_tick_task, handle_finalize_invoice
 from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler
+from billow.billing.overdue import overdue_tick_task
 from billow.billing.periodic import periodic_billing_tick_task
 from billow.billing.progressive.check import REFRESH_JOB, progressive_billing_tick_task, refresh_handler
 from billow.jobs.registry import JobKind
@@ -21,6 +22,11 @@ def billing_job_kinds(engine: FeeEngine | None = None) -> list[JobKind]:
 
 
 def billing_tick_tasks() -> list[TickTask]:
-    """Periodic billing, drafts due for finalization, then lifetime-usage refreshes (progressive
-    billing)."""
-    return [periodic_billing_tick_task(), finalization_tick_task(), progressive_billing_tick_task()]
+    """Periodic billing, drafts due for finalization, lifetime-usage refreshes (progressive
+    billing), then invoices whose payment fell overdue."""
+    return [
+        periodic_billing_tick_task(),
+        finalization_tick_task(),
+        progressive_billing_tick_task(),
+        overdue_tick_task(),
+    ]

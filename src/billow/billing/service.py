@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from billow.billing.events import InvoiceEvent
 from billow.billing.fees.engine import FeeEngine
-from billow.billing.finalization import finalize_draft, refresh_invoice
+from billow.billing.finalization import finalize_draft, lock_draft, refresh_invoice
 from billow.billing.models import Fee, Invoice, InvoiceMetadata
 from billow.billing.payment_hooks import payment_status_changed
 from billow.billing.queries import VISIBLE_STATUSES
@@ -146,7 +146,7 @@ def refresh(ctx: Ctx, engine: FeeEngine, invoice: Invoice) -> Invoice:
     returned unchanged (Lago)."""
     if invoice.invoice_type != "subscription":
         raise Forbidden("forbidden")
-    if invoice.status == "draft":
+    if invoice.status == "draft" and lock_draft(ctx, invoice):
         refresh_invoice(ctx, engine, invoice)
     return invoice
 

@@ -86,9 +86,13 @@ def check_type_and_reason(ctx: Ctx, invoice: Invoice, request: CreditNoteRequest
         raise ValidationFailed({"reason": ["value_is_invalid"]})
 
 
-def _validate(prepared: PreparedItems, request: CreditNoteRequest, precise_taxes: Decimal) -> None:
+def _validate(
+    prepared: PreparedItems, request: CreditNoteRequest, precise_taxes: Decimal, computed_total: int
+) -> None:
     """§6.4.1 note-level checks. The item total is compared with the precise taxes the note
-    really takes (an exhausting note absorbs earlier rounding), as Lago does."""
+    really takes (an exhausting note absorbs earlier rounding), as Lago does. The total must
+    stay positive once forced to rounded subtotal + taxes (a 1-cent request on empty items
+    would otherwise store a note of 0)."""
     items = prepared.math_items
     errors = validate_credit_note(
         prepared.before,
@@ -103,6 +107,8 @@ def _validate(prepared: PreparedItems, request: CreditNoteRequest, precise_taxes
     base = [code for code in errors.get("base", []) if code != "does_not_match_item_amounts"]
     if abs(total - round_cents(expected)) > 1:
         base.insert(0, "does_not_match_item_amounts")
+    if computed_total <= 0 and "total_amount_must_be_positive" not in base:
+        base.append("total_amount_must_be_positive")
     if base:
         errors["base"] = base
     else:
@@ -125,7 +131,7 @@ def create_credit_note(ctx: Ctx, invoice: Invoice, request: CreditNoteRequest) -
         exhausts_invoice=exhausts,
         prior_taxes_rounding_adjustment=prior,
     )
-    _validate(prepared, request, amounts.precise_taxes_amount_cents)
+    _validate(prepared, request, amounts.precise_taxes_amount_cents, amounts.total_amount_cents)
     now = ctx.now()
     sequential_id = next_sequential_id(ctx, invoice)
     note = CreditNote(

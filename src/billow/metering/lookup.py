@@ -67,6 +67,10 @@ def _ingest_metric(
     return IngestMetric(code=code, field_name=field_name, expression=parsed, listeners=listeners)
 
 
+_Entry = tuple[float, int, dict[str, "IngestMetric | None"]]
+"""(expires at, generation, code → metric or None when the code has no metric)."""
+
+
 class MetricCache:
     """Per-organization cache of ``code -> IngestMetric | None`` with a short TTL.
 
@@ -86,8 +90,9 @@ class MetricCache:
         self._loader = loader
         self._max_codes = max_codes_per_org
         self._lock = threading.Lock()
-        self._orgs: dict[uuid.UUID, tuple[float, int, dict[str, IngestMetric | None]]] = {}
+        self._orgs: dict[uuid.UUID, _Entry] = {}
         self._generation: dict[uuid.UUID, int] = {}
+        self._loading: dict[uuid.UUID, threading.Lock] = {}
 
     def invalidate(self, org_id: uuid.UUID) -> None:
         with self._lock:
@@ -109,18 +114,31 @@ class MetricCache:
 
     def __call__(self, ctx: Ctx, codes: Collection[str]) -> dict[str, IngestMetric]:
         org_id = ctx.org_id
-        now = time.monotonic()
-        with self._lock:
-            generation = self._generation.get(org_id, 0)
-            entry = self._orgs.get(org_id)
-            if entry is None or entry[0] < now or entry[1] != generation:
-                entry = (now + self.ttl_seconds, generation, {})
-                self._orgs[org_id] = entry
-            known = entry[2]
-            missing = [c for c in codes if c not in known]
-            found = {c: m for c in codes if (m := known.get(c)) is not None}
+        found, missing, entry, generation = self._lookup(org_id, codes)
         if not missing:
             return found
+        session = getattr(ctx, "session", None)
+        if session is not None and session.in_transaction():
+            # Never wait for another load while holding locks (SQLite's writer lock): that load
+            # may be waiting for them.
+            return self._load(ctx, org_id, found, missing, entry, generation)
+        # One load at a time per organization: when the entry expires under load, the requests
+        # that miss together wait for the first one's load instead of each running their own.
+        with self._loading_lock(org_id):
+            found, missing, entry, generation = self._lookup(org_id, codes)
+            if not missing:
+                return found
+            return self._load(ctx, org_id, found, missing, entry, generation)
+
+    def _load(
+        self,
+        ctx: Ctx,
+        org_id: uuid.UUID,
+        found: dict[str, IngestMetric],
+        missing: list[str],
+        entry: _Entry,
+        generation: int,
+    ) -> dict[str, IngestMetric]:
         loaded = self._loader(ctx, missing)
         found.update(loaded)
         with self._lock:
@@ -131,3 +149,28 @@ class MetricCache:
                 for code in missing:
                     entry[2][code] = loaded.get(code)
         return found
+
+    def _lookup(
+        self, org_id: uuid.UUID, codes: Collection[str]
+    ) -> tuple[dict[str, IngestMetric], list[str], _Entry, int]:
+        """(cached metrics of ``codes``, codes not cached, the live entry, its generation)."""
+        now = time.monotonic()
+        with self._lock:
+            generation = self._generation.get(org_id, 0)
+            entry = self._orgs.get(org_id)
+            if entry is None or entry[0] < now or entry[1] != generation:
+                entry = (now + self.ttl_seconds, generation, {})
+                self._orgs[org_id] = entry
+            known = entry[2]
+            missing = [c for c in codes if c not in known]
+            found = {c: m for c in codes if (m := known.get(c)) is not None}
+        return found, missing, entry, generation
+
+    def _loading_lock(self, org_id: uuid.UUID) -> threading.Lock:
+        with self._lock:
+            lock = self._loading.get(org_id)
+            if lock is None:
+                if len(self._loading) > 10_000:
+                    self._loading.clear()
+                lock = self._loading[org_id] = threading.Lock()
+            return lock

@@ -21,6 +21,11 @@ from billow.billing.serializers import (
     invoice_drafted_webhook_payload,
     invoice_payment_status_webhook_payload,
 )
+from billow.billing.webhook_payloads import (
+    invoice_one_off_created_webhook_payload,
+    invoice_payment_overdue_webhook_payload,
+    invoice_voided_webhook_payload,
+)
 from billow.credit_notes.serializers import credit_note_created_webhook_payload
 from billow.customers.serializers import customer_payload
 from billow.metering.serializers import billable_metric_payload
@@ -98,13 +103,13 @@ def _entries() -> list[WebhookType]:
         W("invoice.created", "invoice", invoice_created_webhook_payload),
         W("invoice.drafted", "invoice", invoice_drafted_webhook_payload),
         W("invoice.ready_to_finalize", "invoice"),
-        W("invoice.one_off_created", "invoice"),
+        W("invoice.one_off_created", "invoice", invoice_one_off_created_webhook_payload),
         W("invoice.paid_credit_added", "invoice", paid_credit_added_webhook_payload),
         W("invoice.generated", "invoice"),
-        W("invoice.voided", "invoice"),
+        W("invoice.voided", "invoice", invoice_voided_webhook_payload),
         W("invoice.deleted", "invoice"),
         W("invoice.payment_status_updated", "invoice", invoice_payment_status_webhook_payload),
-        W("invoice.payment_overdue", "invoice"),
+        W("invoice.payment_overdue", "invoice", invoice_payment_overdue_webhook_payload),
         W("invoice.payment_failure", "payment_provider_invoice_payment_error"),
         W("invoice.payment_dispute_lost", "payment_dispute_lost"),
         W("invoice.resynced", "invoice"),

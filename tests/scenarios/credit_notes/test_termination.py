@@ -1,5 +1,7 @@
-"""billing.md §8 credit-note vectors of terminations and upgrades (§6.4.3) through the public API
-and the test clock: Ex2, Ex8, Ex9, Ex10 (credit-note part), Ex15, and the rounding cases."""
+"""billing.md §8 Ex2 — the credit note of a same-day termination of a pay-in-advance plan
+(§6.4.3), through the public API and the test clock, with its anniversary and timezone variants.
+Ex8 and Ex15 are in ``test_termination_options.py``, Ex4/Ex5/Ex6 in ``test_plan_changes.py``,
+Ex14 in ``test_rounding.py``; Ex9 and Ex10 in ``tests/scenarios/billing`` and ``tests/billing``."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from billow.billing.subjects import BilledSubscription
 from billow.core.currencies import currency_exponent
 from billow.db.context import Ctx
 from billow.pricing.charge_models import ChargeInput
-from billow.pricing.plans.lookup import charges_for_plan
+from billow.pricing.plans.lookup import charges_for_plan, has_unbilled_advance_charges
 from billow.pricing.plans.views import ChargeView
 from billow.subscriptions.periods import local_date
 from billow.webhooks.emitter import emit
@@ -141,6 +141,8 @@ def renewal_fees(
     charges over ``bounds`` (created once; see module doc)."""
     start, end = bounds.charges_from_datetime, bounds.charges_to_datetime
     if start is None or end is None or _changed_plan_today(billed, bounds):
+        return []
+    if not has_unbilled_advance_charges(ctx, billed.plan.id):  # what ``_renews`` needs first
         return []
     upgraded_away = billed.terminated and billed.upgraded
     window = UsageWindow(start, end, bounds.charges_duration, billed.timezone, False, upgraded_away)

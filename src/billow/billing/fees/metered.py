@@ -39,6 +39,14 @@ from billow.subscriptions.periods import day_count
 
 PRORATABLE = ("sum_agg", "unique_count_agg")
 HIGH_WATER = ("count_agg", "sum_agg", "unique_count_agg")
+# What makes a ``percentage`` charge read its events one by one (free allowances, per-transaction
+# min/max); without any of them it prices from the units and the events count alone.
+PER_EVENT_PERCENTAGE_KEYS = (
+    "free_units_per_events",
+    "free_units_per_total_aggregation",
+    "per_transaction_min_amount",
+    "per_transaction_max_amount",
+)
 
 
 class Aggregator(Protocol):
@@ -50,7 +58,16 @@ def _keys(properties: dict[str, Any]) -> list[str]:
     return [k for k in keys if isinstance(k, str) and k]
 
 
-def _options(view: ChargeView, window: UsageWindow) -> AggregationOptions:
+def reads_event_values(view: ChargeView) -> bool:
+    """Whether pricing ``view`` on an invoice or as current usage needs the per-event values
+    (reading them is one more scan returning every event: most of the time of a large usage)."""
+    if view.charge.charge_model != "percentage":
+        return False
+    found = [dict(view.charge.properties or {}), *(dict(f.properties or {}) for f in view.filters)]
+    return any(props.get(key) not in (None, "") for props in found for key in PER_EVENT_PERCENTAGE_KEYS)
+
+
+def _options(view: ChargeView, window: UsageWindow, event_values: bool | None) -> AggregationOptions:
     charge, metric = view.charge, view.metric
     models = {charge.charge_model}
     proration = None
@@ -72,7 +89,7 @@ def _options(view: ChargeView, window: UsageWindow) -> AggregationOptions:
         and metric.aggregation_type in HIGH_WATER
     )
     return AggregationOptions(
-        event_values="percentage" in models,
+        event_values="percentage" in models if event_values is None else event_values,
         precise_total_amount="dynamic" in models,
         proration=proration,
         weighted=weighted,
@@ -81,8 +98,15 @@ def _options(view: ChargeView, window: UsageWindow) -> AggregationOptions:
 
 
 def request_for(
-    ctx: Ctx, view: ChargeView, subscription: Subscription, window: UsageWindow
+    ctx: Ctx,
+    view: ChargeView,
+    subscription: Subscription,
+    window: UsageWindow,
+    *,
+    event_values: bool | None = None,
 ) -> AggregationRequest:
+    """``event_values``: read the per-event values (default: for every ``percentage`` charge, as
+    pay-in-advance pricing needs them)."""
     charge = view.charge
     group_keys = _keys(dict(charge.properties))
     if charge.accepts_target_wallet and "target_wallet_code" not in group_keys:
@@ -98,7 +122,7 @@ def request_for(
             for f in view.filters
         ),
         group_keys=tuple(group_keys),
-        options=_options(view, window),
+        options=_options(view, window, event_values),
     )
 
 
@@ -136,5 +160,6 @@ class AggregatedUsage:
     ) -> Sequence[BucketUsage]:
         if charge.metric.aggregation_type == "custom_agg":
             return ()
-        result = self._aggregator.aggregate(ctx, request_for(ctx, charge, subscription, window))
+        request = request_for(ctx, charge, subscription, window, event_values=reads_event_values(charge))
+        result = self._aggregator.aggregate(ctx, request)
         return bucket_usages(result.entries)

@@ -1,18 +1,20 @@
 """Group commit for single events: concurrent ``POST /events`` share database round trips.
 
 A durable commit costs a disk flush, so one transaction per event caps single-event ingestion
-far below what the database can insert. Requests here hand their validated record to a
-``GroupCommitter`` and wait. Up to ``max_concurrent`` of them at a time act as leaders: a
-leader inserts every pending record at once, answers each waiter (inserted, or duplicate),
-then hands its slot to a waiter whose record arrived meanwhile. No background thread: the
-requests' own threads do the work, so nothing outlives the application.
+far below what the database can insert. Requests hand their validated record to the
+``AsyncGroupCommitter`` and wait on the event loop (an asyncio future); up to ``max_concurrent``
+flushes run at a time on worker threads, each inserting every record pending when it starts,
+and a finishing flush starts the next one if records arrived meanwhile. A single event thus
+costs no thread hop of its own: a flush's one hop serves all of its events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
 
 from billow.metering.store import EventRecord
@@ -21,90 +23,98 @@ Flush = Callable[[Sequence[EventRecord]], list[int]]
 """Insert the records; return the indexes that were duplicates."""
 
 
-class _Item:
-    __slots__ = ("designated", "done", "duplicate", "error", "ready", "record")
+class AsyncGroupCommitter:
+    """Group commit for requests on event loops: ``await submit(record)``.
 
-    def __init__(self, record: EventRecord) -> None:
-        self.record = record
-        self.ready = threading.Event()  # set when done, or when designated the next leader
-        self.designated = False
-        self.done = False
-        self.duplicate = False
-        self.error: BaseException | None = None
+    Flushes run on ``executor`` (under ``guard``); their completion answers every waiter of the
+    group on the waiter's own loop. Thread-safe, so requests of several loops (test clients) may
+    share it.
+    """
 
-
-class GroupCommitter:
     def __init__(
         self,
         flush: Flush,
         *,
+        executor: Executor,
         guard: Callable[[], AbstractContextManager[object]],
         max_batch: int = 500,
         max_concurrent: int = 1,
     ) -> None:
         self._flush = flush
+        self._executor = executor
         self._guard = guard
         self._max_batch = max_batch
         self._max_concurrent = max_concurrent
         self._lock = threading.Lock()
-        self._pending: list[_Item] = []
+        self._pending: list[tuple[EventRecord, asyncio.Future[bool]]] = []
         self._active = 0
 
-    def submit(self, record: EventRecord) -> bool:
+    async def submit(self, record: EventRecord) -> bool:
         """Store ``record``; True if inserted, False if it was a duplicate. Re-raises a flush error."""
-        item = _Item(record)
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         with self._lock:
-            self._pending.append(item)
-            lead = self._active < self._max_concurrent
-            if lead:
-                self._active += 1
-        while True:
-            if lead:
-                self._run()
-            item.ready.wait()
-            with self._lock:
-                if item.done:
-                    if item.designated:  # handed a slot, but another leader flushed it first
-                        item.designated = False
-                        self._release_slot()
-                    break
-                item.ready.clear()  # designated: take over a leader's slot
-                item.designated = False
-                lead = True
-        if item.error is not None:
-            raise item.error
-        return not item.duplicate
-
-    def _run(self) -> None:
-        """Flush what is pending (maybe nothing: another leader took it), then hand the slot over."""
-        with self._lock:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-        duplicates: list[int] = []
-        error: BaseException | None = None
+            self._pending.append((record, waiter))
+            batch = self._take()
         if batch:
-            try:
-                with self._guard():
-                    duplicates = self._flush([i.record for i in batch])
-            except BaseException as exc:  # every waiter of this batch gets the failure
-                error = exc
-        with self._lock:
-            for index in duplicates:
-                batch[index].duplicate = True
-            for i in batch:
-                i.error = error
-                i.done = True
-                i.ready.set()
-            self._release_slot()
+            self._start(batch)
+        return await waiter
 
-    def _release_slot(self) -> None:
-        """Under the lock: pass a leader's slot to a waiting record, or free it."""
-        successor = next((i for i in self._pending if not i.designated), None)
-        if successor is not None:
-            successor.designated = True
-            successor.ready.set()
-        else:
+    def _take(self) -> list[tuple[EventRecord, asyncio.Future[bool]]]:
+        """Under the lock: the next group, if a flush slot is free."""
+        if not self._pending or self._active >= self._max_concurrent:
+            return []
+        self._active += 1
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        return batch
+
+    def _start(self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]) -> None:
+        records = [record for record, _ in batch]
+        try:
+            future = self._executor.submit(self._guarded_flush, records)
+        except BaseException as exc:  # executor shut down: the group gets the error
+            self._finish(batch, None, exc)
+            return
+        future.add_done_callback(lambda done: self._done(batch, done))
+
+    def _guarded_flush(self, records: list[EventRecord]) -> list[int]:
+        with self._guard():
+            return self._flush(records)
+
+    def _done(self, batch: list[tuple[EventRecord, asyncio.Future[bool]]], done: Future[list[int]]) -> None:
+        """In the flushing thread: answer the group, then start the next one."""
+        error = done.exception()
+        self._finish(batch, None if error is not None else done.result(), error)
+        with self._lock:
+            following = self._take()
+        if following:
+            self._start(following)
+
+    def _finish(
+        self,
+        batch: list[tuple[EventRecord, asyncio.Future[bool]]],
+        duplicates: list[int] | None,
+        error: BaseException | None,
+    ) -> None:
+        with self._lock:
             self._active -= 1
+        skipped = set(duplicates or ())
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool]]] = {}
+        for index, (_, waiter) in enumerate(batch):
+            answers.setdefault(waiter.get_loop(), []).append((waiter, index not in skipped))
+        for loop, waiters in answers.items():  # one wake-up per loop, not per waiter
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_answer, waiters, error)
+
+
+def _answer(waiters: list[tuple[asyncio.Future[bool], bool]], error: BaseException | None) -> None:
+    for waiter, inserted in waiters:
+        if waiter.done():  # the request was cancelled
+            continue
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(inserted)
 
 
 def by_organization(records: Sequence[EventRecord]) -> dict[uuid.UUID, list[int]]:

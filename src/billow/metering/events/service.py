@@ -30,7 +30,7 @@ from billow.metering.events.parsing import (
 )
 from billow.metering.expressions import EventContext, ExpressionEvaluationError, format_result
 from billow.metering.hooks import IngestionHooks
-from billow.metering.lookup import IngestMetric, MetricResolver
+from billow.metering.lookup import IngestMetric, MetricCache, MetricResolver
 from billow.metering.store import EventFilters, EventRecord, EventStore
 
 ErrorValue = dict[str, list[str]] | str
@@ -124,6 +124,23 @@ def prepare_one(ctx: Ctx, raw: Any, *, metrics: MetricResolver) -> EventRecord:
     return prepared
 
 
+def prepare_one_cached(
+    org_id: uuid.UUID, raw: Any, *, now: datetime, metrics: MetricCache
+) -> EventRecord | None:
+    """``prepare_one`` without a database: ``None`` when the metric of the event's code is not in
+    ``metrics``' cache (then call ``prepare_one``). Runs on the event loop."""
+    code = _code_of(raw)
+    resolved = metrics.cached(org_id, (code,)) if code else {}
+    if resolved is None:
+        return None
+    prepared = _prepare(
+        raw, org_id=org_id, now=now, metrics=resolved, presence_first=False, event_id=new_id()
+    )
+    if not isinstance(prepared, EventRecord):
+        raise ValidationFailed(prepared)  # type: ignore[arg-type]  # a str is Lago's shape here
+    return prepared
+
+
 def ingest_one(ctx: Ctx, raw: Any, *, metrics: MetricResolver, store: EventStore) -> EventRecord:
     """``POST /events`` in the caller's transaction: 422 on a bad event or a duplicate."""
     record = prepare_one(ctx, raw, metrics=metrics)
@@ -137,19 +154,41 @@ def prepare_batch(
     ctx: Ctx, raw_events: Any, *, max_length: int, metrics: MetricResolver
 ) -> list[EventRecord]:
     """``POST /events/batch`` up to the insert: every record, or 422 keyed by index (as a string)."""
+    _check_batch(raw_events, max_length)
+    codes = {c for c in map(_code_of, raw_events) if c}
+    resolved = metrics(ctx, codes) if codes else {}
+    return _prepare_all(raw_events, org_id=ctx.org_id, now=ctx.now(), metrics=resolved)
+
+
+def prepare_batch_cached(
+    org_id: uuid.UUID, raw_events: Any, *, now: datetime, max_length: int, metrics: MetricCache
+) -> list[EventRecord] | None:
+    """``prepare_batch`` without a database: ``None`` when a code's metric is not in ``metrics``'
+    cache (then call ``prepare_batch``)."""
+    _check_batch(raw_events, max_length)
+    codes = {c for c in map(_code_of, raw_events) if c}
+    resolved = metrics.cached(org_id, codes) if codes else {}
+    if resolved is None:
+        return None
+    return _prepare_all(raw_events, org_id=org_id, now=now, metrics=resolved)
+
+
+def _check_batch(raw_events: Any, max_length: int) -> None:
     if not isinstance(raw_events, list) or not raw_events:
         raise ValidationFailed({"events": ["no_events"]})
     if len(raw_events) > max_length:
         raise ValidationFailed({"events": ["too_many_events"]})
-    codes = {c for c in map(_code_of, raw_events) if c}
-    resolved = metrics(ctx, codes) if codes else {}
-    org_id, now = ctx.org_id, ctx.now()
+
+
+def _prepare_all(
+    raw_events: list[Any], *, org_id: uuid.UUID, now: datetime, metrics: Mapping[str, IngestMetric]
+) -> list[EventRecord]:
     records: list[EventRecord] = []
     errors: dict[str, ErrorValue] = {}
     ids = event_ids(len(raw_events))
     for index, raw in enumerate(raw_events):
         prepared = _prepare(
-            raw, org_id=org_id, now=now, metrics=resolved, presence_first=True, event_id=ids[index]
+            raw, org_id=org_id, now=now, metrics=metrics, presence_first=True, event_id=ids[index]
         )
         if isinstance(prepared, EventRecord):
             records.append(prepared)

@@ -262,8 +262,10 @@ def _read_part(scope: Scope, numbers: Numbers, row: Any, p: int) -> Partial:
 
 def latest_statement(scope: Scope, keys: Sequence[str], numbers: Numbers) -> Select[Any]:
     """The events at the latest timestamps found by :func:`period_statement` (parameter
-    ``stamps``, expanding): normally one per bucket/group."""
-    window, _ = main_window(scope)
+    ``stamps``, expanding): normally one per bucket/group. The stamps lie in the window, so the
+    time bounds are left out: with them SQLite scans the window's index range instead of looking
+    the stamps up (measured: the latest value took 2× the bare query over 1M events)."""
+    window = replace(main_window(scope)[0], bounded=False)
     cols: list[Expr] = [
         scope.dialect.timestamp().label("ts"),
         EVENTS.c.created_at.label("ca"),

@@ -41,6 +41,10 @@ _ONE_DAY = timedelta(days=1)
 _NO_SHIFT = timedelta(0)
 
 
+# Aggregations whose row columns the outer query reads more than once (SQLite fences them).
+REUSED_COLUMNS = frozenset({"weighted_sum_agg", "unique_count_agg"})
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """Which events: ``F ≤ timestamp ≤ T``; ``history`` drops the lower bound; ``gap`` (the
@@ -48,6 +52,7 @@ class Window:
 
     history: bool = False
     gap: bool = False
+    bounded: bool = True  # False: no time bounds (the caller restricts to timestamps in the window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +162,10 @@ def where(scope: Scope, window: Window) -> list[Expr]:
         EVENTS.c.external_subscription_id == scope.bind("sub"),
         EVENTS.c.code == req.metric.code,
         EVENTS.c.deleted_at.is_(None),
-        EVENTS.c.timestamp <= scope.bind("upper"),
     ]
-    if not window.history:
+    if window.bounded:
+        conds.append(EVENTS.c.timestamp <= scope.bind("upper"))
+    if window.bounded and not window.history:
         conds.append(EVENTS.c.timestamp >= scope.bind("lower"))
     if window.gap:
         conds.append(
@@ -205,9 +211,13 @@ def rows(
     if not cols:
         cols.append(literal(1, Integer()).label("one"))
     stmt = select(*cols).where(*where(scope, window), *also)
-    if not scope.dialect.is_pg and len(cols) > len(extra):
-        # fence (bucket or group columns): SQLite would otherwise inline their JSON lookups at
-        # every use. PostgreSQL stays unfenced (a fence forbids parallel plans) and groups by them.
+    reused = scope.aggregation_type in REUSED_COLUMNS or scope.request.options.proration is not None
+    if not scope.dialect.is_pg and (len(cols) > len(extra) or reused):
+        # fence (bucket or group columns; the weights of a weighted sum, each used by four
+        # partial products; the unique-count value, used twice): SQLite would otherwise inline
+        # their JSON lookups and timestamp arithmetic at every use (measured: a weighted sum over
+        # 1M events took 3.7× the bare query unfenced). PostgreSQL stays unfenced (a fence
+        # forbids parallel plans).
         stmt = stmt.limit(-1)
     return stmt.subquery("r")
 

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Column, MetaData, Table, Text, bindparam, cast, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import Insert
 
@@ -79,6 +80,20 @@ def _pg_insert_stmt() -> Insert:
     )
 
 
+def _pg_insert_new_stmt() -> Insert:
+    """The same insert WITHOUT ``ON CONFLICT``: any duplicate aborts the whole statement."""
+    source = (
+        func.json_populate_recordset(
+            literal_column("NULL::events"), cast(bindparam("rows", type_=Text()), postgresql.JSON)
+        )
+        .table_valued(*_INSERT_COLUMNS)
+        .alias("r")
+    )
+    return postgresql.insert(EVENTS).from_select(
+        list(_INSERT_COLUMNS), select(*(source.c[n] for n in _INSERT_COLUMNS))
+    )
+
+
 def _decimal_text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
@@ -138,6 +153,8 @@ def _sqlite_insert_sql() -> str:
 
 
 _PG_INSERT = _pg_insert_stmt()
+_PG_INSERT_NEW = _pg_insert_new_stmt()
+UNIQUE_VIOLATION = "23505"
 _SQLITE_INSERT = _sqlite_insert_sql()
 
 
@@ -175,6 +192,21 @@ class SqlEventStore(SqlAggregation):
                 )
             )  # may hold older events' ids too: only ours matter
         return [i for i, key in enumerate(keys) if key not in inserted]
+
+    def insert_new(self, ctx: Ctx, rows: Sequence[EventRecord]) -> bool:
+        """PostgreSQL, on an AUTOCOMMIT session: insert every row in one statement, or none of
+        them when any is a duplicate (then False; ``insert_many`` in a transaction tells which).
+        No ``ON CONFLICT``, no ``RETURNING``, no transaction round trips: the common case of an
+        all-new batch costs one round trip."""
+        if not rows:
+            return True
+        try:
+            ctx.session.execute(_PG_INSERT_NEW, {"rows": _pg_rows_json(rows)})
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+                return False
+            raise
+        return True
 
     def get(self, ctx: Ctx, transaction_id: str) -> EventRecord | None:
         stmt = (

@@ -58,6 +58,19 @@ def charges_for_plan(ctx: Ctx, plan_id: uuid.UUID) -> list[ChargeView]:
     return charge_views(ctx.session, charges)
 
 
+def has_unbilled_advance_charges(ctx: Ctx, plan_id: uuid.UUID) -> bool:
+    """Whether the plan has a live pay-in-advance charge that is not invoiceable (one light query;
+    billing skips loading the charge views for renewal fees when there is none)."""
+    stmt = select(Charge.id).where(
+        Charge.organization_id == ctx.org_id,
+        Charge.plan_id == plan_id,
+        Charge.deleted_at.is_(None),
+        Charge.pay_in_advance.is_(True),
+        Charge.invoiceable.is_(False),
+    )
+    return ctx.session.scalar(stmt.limit(1)) is not None
+
+
 def fixed_charges_for_plan(ctx: Ctx, plan_id: uuid.UUID) -> list[FixedChargeView]:
     fixed = [f for f in live_fixed_charges(ctx.session, [plan_id]) if f.organization_id == ctx.org_id]
     return fixed_charge_views(ctx.session, fixed)

@@ -94,7 +94,11 @@ def fixed_charge_payload(session: Session, view: FixedChargeView) -> dict[str, A
         "lago_id": str(fixed.id),
         "lago_add_on_id": str(fixed.add_on_id),
         "code": fixed.code,
-        "invoice_display_name": fixed.invoice_display_name,
+        # Lago's column is nullable, but its OpenAPI schema and lago-python-client require a
+        # string ("the name of the charge is used by default"): fall back to the add-on's name.
+        "invoice_display_name": fixed.invoice_display_name
+        or view.add_on.invoice_display_name
+        or view.add_on.name,
         "add_on_code": view.add_on.code,
         "created_at": iso_z(fixed.created_at),
         "charge_model": fixed.charge_model,
