@@ -183,6 +183,16 @@ def test_void_gives_back_prepaid_credits_as_granted_credits(api, runtime):
         ("granted", "settled", "5.0"),
         ("granted", "settled", "5.0"),
     ]
+    # Newest first: the re-credit, then the original grant.
+    assert [t["lago_voided_invoice_id"] for t in granted] == [invoice["lago_id"], None]
+    # The webhook of the re-credit names the voided invoice too (serialized when emitted).
+    sent = webhooks(runtime, "wallet_transaction.created")
+    # The grant, the invoice's consumption, the re-credit.
+    assert [w["wallet_transaction"]["lago_voided_invoice_id"] for w in sent] == [
+        None,
+        None,
+        invoice["lago_id"],
+    ]
 
 
 def test_void_gives_back_the_credit_note_it_consumed(api, runtime):

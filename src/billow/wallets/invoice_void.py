@@ -38,9 +38,9 @@ def recredit_voided_invoice(ctx: Ctx, invoice: Invoice, generated_credit_notes: 
         wallet = ctx.session.get(Wallet, outbound.wallet_id)
         if wallet is None or wallet.organization_id != ctx.org_id or wallet.status != "active":
             continue
-        created = create_transactions(ctx, wallet, TopUp(granted_credits=outbound.credit_amount))
-        for tx in created:
-            tx.voided_invoice_id = invoice.id
+        create_transactions(
+            ctx, wallet, TopUp(granted_credits=outbound.credit_amount, voided_invoice_id=invoice.id)
+        )
         ctx.session.refresh(wallet)
         wallet.consumed_credits = max(wallet.consumed_credits - outbound.credit_amount, Decimal(0))
         wallet.consumed_amount_cents = max(wallet.consumed_amount_cents - outbound.amount_cents, 0)

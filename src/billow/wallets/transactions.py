@@ -12,6 +12,7 @@ Each created transaction sends ``wallet_transaction.created``; each balance move
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -52,6 +53,8 @@ class TopUp:
     priority: int = 50
     ignore_paid_top_up_limits: bool = False
     purchase_order_number: str | None = None
+    # A re-credit of the prepaid credits a voided invoice consumed (``invoice_void``).
+    voided_invoice_id: uuid.UUID | None = None
 
 
 def paid_limit_error(wallet: Wallet, credits: Decimal, *, ignore: bool) -> str | None:
@@ -135,6 +138,7 @@ def _grant(ctx: Ctx, wallet: Wallet, credits: Decimal, topup: TopUp) -> WalletTr
     tx = _transaction(
         ctx, wallet, credit, topup, transaction_type="inbound", transaction_status="granted", status="settled"
     )
+    tx.voided_invoice_id = topup.voided_invoice_id
     ledger.open_inbound(ctx, tx)
     ledger.increase(ctx, wallet, tx)
     return tx
