@@ -3,13 +3,16 @@
 Data: one subscription with N events (default 1,000,000) in January 2025, interleaved in time
 with N noise events of 1,000 other subscriptions, generated inside the database (SQLite recursive
 CTE, PostgreSQL ``generate_series``) in the exact stored form ingestion writes (typed value,
-``value_scaled`` on SQLite). Properties: ``tokens`` (1–1000), ``region`` (8 values), ``tier``
-(4 values), ``user_id`` (10,000 values).
+``value_scaled`` and ``timestamp_us`` on SQLite). Properties: ``tokens`` (1–1000), ``region``
+(8 values), ``tier`` (4 values), ``user_id`` (10,000 values). Unique counts run over their own
+code (``api_users``, as many events, stored for a metric on ``user_id``: ``value_text`` holds
+the id).
 
 For every aggregation type it times ``aggregate`` without filters and with 3 filters on
 ``region`` + 1 group key (``tier``), beside the bare SQL a person would write over the same rows
-(SUM/COUNT/MAX/COUNT DISTINCT; grouped by ``region, tier`` for the filtered case). Then a
-typical subscription: 5 charges × 1,000 events, p50 of the 5 aggregations together.
+(SUM/COUNT/MAX over the stored value, COUNT DISTINCT over the stored text; grouped by
+``region, tier`` for the filtered case). Then a typical subscription: 5 charges × 1,000 events,
+p50 of the 5 aggregations together.
 
     .venv/bin/python bench/aggregate.py [--events 1000000] [--skip-pg] [--skip-sqlite]
         [--types latest_agg,unique_count_agg] [--reps 3] [--typical-reps 21 (0: skip)]
@@ -59,15 +62,17 @@ FILTERS = (
     FilterSpec("f2", {"region": ["asia"]}),
     FilterSpec("f3", {"region": ["af", "sa"]}),
 )
+TYPICAL = ["count_agg", "sum_agg", "max_agg", "unique_count_agg", "sum_agg"]  # the 5 charges
 TYPES = ["count_agg", "sum_agg", "max_agg", "latest_agg", "unique_count_agg", "weighted_sum_agg"]
 
 
-def spec(kind: str, code: str = "api_calls") -> MetricSpec:
+def spec(kind: str, code: str) -> MetricSpec:
     field = None if kind == "count_agg" else ("user_id" if kind == "unique_count_agg" else "tokens")
     return MetricSpec(code=code, aggregation_type=kind, field_name=field, filters=DECLARED)
 
 
-def request(kind: str, filtered: bool, sub: str = SUB, code: str = "api_calls") -> AggregationRequest:
+def request(kind: str, filtered: bool, sub: str = SUB, code: str | None = None) -> AggregationRequest:
+    code = code or code_of(kind)
     options = AggregationOptions(weighted=WeightedSumOptions(31) if kind == "weighted_sum_agg" else None)
     return AggregationRequest(
         organization_id=ORG,
@@ -86,22 +91,22 @@ def request(kind: str, filtered: bool, sub: str = SUB, code: str = "api_calls") 
 SQLITE_FILL = """
 WITH RECURSIVE g(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM g WHERE x < :n2 - 1),
 e AS (
-  SELECT x, (x * :step) AS us, ((x * 7919) % 1000) + 1 AS tokens,
+  SELECT x, (x * :step) AS us, ((x * 7919) % 1000) + 1 AS tokens, 'u_' || ((x * 104729) % 10000) AS uid,
          {sub_expr} AS sub
   FROM g
 )
 INSERT INTO events (id, organization_id, external_subscription_id, transaction_id, code, timestamp,
-                    properties, value, value_text, value_field, created_at, value_scaled)
+                    properties, value, value_text, value_field, created_at, value_scaled,
+                    timestamp_us)
 SELECT lower(hex(randomblob(16))), :org, sub, '{code}_' || x, '{code}',
        strftime('%Y-%m-%d %H:%M:%S', '2025-01-01', '+' || (us / 1000000) || ' seconds')
          || '.' || printf('%06d', us % 1000000),
        json_object('tokens', tokens, 'region', :regions ->> ('$[' || (x % 8) || ']'),
-                   'tier', :tiers ->> ('$[' || ((x / 8) % 4) || ']'),
-                   'user_id', 'u_' || ((x * 104729) % 10000)),
-       CAST(tokens AS TEXT), CAST(tokens AS TEXT), 'tokens',
+                   'tier', :tiers ->> ('$[' || ((x / 8) % 4) || ']'), 'user_id', uid),
+       {value_columns},
        strftime('%Y-%m-%d %H:%M:%S', '2025-01-01', '+' || (us / 1000000) || ' seconds')
          || '.' || printf('%06d', us % 1000000),
-       tokens * 1000000
+       {scaled_column}, 1735689600000000 + us
 FROM e
 """
 
@@ -110,14 +115,26 @@ INSERT INTO events (id, organization_id, external_subscription_id, transaction_i
                     properties, value, value_text, value_field, created_at)
 SELECT gen_random_uuid(), :org, {sub_expr},
        '{code}_' || x, '{code}', ts,
-       jsonb_build_object('tokens', tk, 'region', (CAST(:regions AS text[]))[x % 8 + 1],
-                          'tier', (CAST(:tiers AS text[]))[(x / 8) % 4 + 1],
-                          'user_id', 'u_' || (x * 104729) % 10000),
-       tk, tk::text, 'tokens', ts
-FROM (SELECT x, (x * 7919) % 1000 + 1 AS tk,
+       jsonb_build_object('tokens', tokens, 'region', (CAST(:regions AS text[]))[x % 8 + 1],
+                          'tier', (CAST(:tiers AS text[]))[(x / 8) % 4 + 1], 'user_id', uid),
+       {value_columns}, ts
+FROM (SELECT x, (x * 7919) % 1000 + 1 AS tokens, 'u_' || (x * 104729) % 10000 AS uid,
              timestamptz '2025-01-01 00:00:00+00' + (x * :step) * interval '1 microsecond' AS ts
       FROM generate_series(0::bigint, :n2 - 1) AS x) AS g
 """
+
+# The typed columns ingestion writes for the metric of each code: its field's value
+# (``value``/``value_text``/``value_field``, SQLite ``value_scaled``).
+VALUE_COLUMNS = {
+    "tokens": ("tokens, CAST(tokens AS TEXT), 'tokens'", "tokens * 1000000"),
+    "user_id": ("NULL, uid, 'user_id'", "NULL"),
+}
+USERS = "api_users"  # unique_count_agg's code: events whose metric field is user_id
+
+
+def code_of(kind: str) -> str:
+    return USERS if kind == "unique_count_agg" else "api_calls"
+
 
 INDEXES = [
     "DROP INDEX ix_events_org_subscription_code_timestamp",
@@ -134,8 +151,13 @@ CREATE_INDEXES = [
 INTERLEAVED = "CASE WHEN x % 2 = 0 THEN :sub ELSE 'sub_' || (x % 1000) END"
 
 
-def _insert(conn: Any, pg: bool, n: int, sub_expr: str, code: str, sub: str) -> None:
-    sql = (PG_FILL if pg else SQLITE_FILL).format(sub_expr=sub_expr, code=code)
+def _insert(conn: Any, pg: bool, n: int, sub_expr: str, code: str, sub: str, field: str = "tokens") -> None:
+    values, scaled = VALUE_COLUMNS[field]
+    if not pg:
+        values = values.replace("tokens, CAST", "CAST(tokens AS TEXT), CAST")
+    sql = (PG_FILL if pg else SQLITE_FILL).format(
+        sub_expr=sub_expr, code=code, value_columns=values, scaled_column=scaled
+    )
     params: dict[str, Any] = {"n2": n, "step": MONTH_US // n, "sub": sub, "org": ORG if pg else ORG.hex}
     if pg:
         params.update(regions=REGIONS, tiers=TIERS)
@@ -144,16 +166,20 @@ def _insert(conn: Any, pg: bool, n: int, sub_expr: str, code: str, sub: str) -> 
     conn.execute(text(sql), params)
 
 
-def fill(db: Database, n: int) -> float:
-    """2n events (n target, n noise interleaved in time) + 5 × 1,000 typical ones; seconds."""
+def fill(db: Database, n: int, types: list[str]) -> float:
+    """2n events (n target, n noise interleaved in time) + 5 × 1,000 typical ones, and as many
+    again under ``api_users`` when unique counts are measured; seconds."""
     started = time.perf_counter()
     pg = db.is_postgres
     with db.engine.begin() as conn:
         for stmt in INDEXES:
             conn.execute(text(stmt))
         _insert(conn, pg, 2 * n, INTERLEAVED, "api_calls", SUB)
-        for i in range(5):  # the typical subscription: 5 codes × 1,000 events
-            _insert(conn, pg, 1000, ":sub", f"typical_{i}", "sub_typical")
+        if "unique_count_agg" in types:
+            _insert(conn, pg, 2 * n, INTERLEAVED, USERS, SUB, "user_id")
+        for i, kind in enumerate(TYPICAL):  # the typical subscription: 5 codes × 1,000 events
+            field = "user_id" if kind == "unique_count_agg" else "tokens"
+            _insert(conn, pg, 1000, ":sub", f"typical_{i}", "sub_typical", field)
         for stmt in CREATE_INDEXES:
             conn.execute(text(stmt))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -164,7 +190,8 @@ def fill(db: Database, n: int) -> float:
 # -- bare SQL ------------------------------------------------------------------------------------
 
 
-def bare_sql(kind: str, filtered: bool, pg: bool, sub: str = SUB, code: str = "api_calls") -> list[str]:
+def bare_sql(kind: str, filtered: bool, pg: bool, sub: str = SUB, code: str | None = None) -> list[str]:
+    code = code or code_of(kind)
     org = f"'{ORG}'" if pg else f"'{ORG.hex}'"
     where = (
         f"organization_id = {org} AND external_subscription_id = '{sub}' AND code = '{code}'"
@@ -183,7 +210,8 @@ def bare_sql(kind: str, filtered: bool, pg: bool, sub: str = SUB, code: str = "a
         "count_agg": "COUNT(*)",
         "sum_agg": f"SUM({value}), COUNT(*)",
         "max_agg": f"MAX({value}), COUNT(*)",
-        "unique_count_agg": f"COUNT(DISTINCT {prop('user_id')})",
+        # the stored text of the metric's field, as SUM reads the stored value
+        "unique_count_agg": "COUNT(DISTINCT value_text)",
         # COUNT(value): events_count of a latest value counts numeric events only (COUNT(*) would
         # be an index-only scan that answers a different question).
         "latest_agg": "COUNT(value), MAX(timestamp)",
@@ -240,7 +268,7 @@ def bench(
             bare_ms = median_ms(lambda q=queries: run_bare(db, q), reps)
             rows.append((kind, label, engine_ms, bare_ms))
             _line(name, kind, label, engine_ms, bare_ms)
-    kinds = ["count_agg", "sum_agg", "max_agg", "unique_count_agg", "sum_agg"]
+    kinds = TYPICAL
     typical = [request(k, i == 4, sub="sub_typical", code=f"typical_{i}") for i, k in enumerate(kinds)]
 
     def engine_typical() -> None:
@@ -302,7 +330,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
             db = Database(url)
-            print(f"  (SQLite fill: {fill(db, args.events):.0f} s)")
+            print(f"  (SQLite fill: {fill(db, args.events, types):.0f} s)")
             results["SQLite"] = bench(db, "SQLite", args.reps, args.typical_reps, types)
             db.dispose()
     if not args.skip_pg:
@@ -316,7 +344,7 @@ def main() -> None:
             url = admin_url.set(database=name).render_as_string(hide_password=False)
             upgrade(url)
             db = Database(url)
-            print(f"  (PostgreSQL fill: {fill(db, args.events):.0f} s)")
+            print(f"  (PostgreSQL fill: {fill(db, args.events, types):.0f} s)")
             results["PostgreSQL"] = bench(db, "PostgreSQL", args.reps, args.typical_reps, types)
             db.dispose()
         finally:

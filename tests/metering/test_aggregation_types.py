@@ -367,3 +367,60 @@ def test_weighted_sum_large_values_and_long_periods(api, runtime, org):
     year_end = datetime(2025, 2, 28, 23, 59, 59, 999999, tzinfo=UTC)
     e = aggregate(runtime, org, "gb", end=year_end, weighted=WeightedSumOptions(365)).entry()
     assert e.total_aggregated_units == level
+
+
+def test_unique_count_mixes_stored_text_and_json_rows(api, runtime, org):
+    """Events stored before the metric existed carry no ``value_text`` for its field (read from
+    the JSON); later ones carry it (read from the column): one value is one value either way,
+    including numbers, booleans and floats in exponent form."""
+    ev = Events(api, "seats")
+    ev.post(
+        [
+            ev.make(at(2), user="a"),
+            ev.make(at(2), user=7),
+            ev.make(at(2), user=1e-7),
+            ev.make(at(2), user=True),
+            ev.make(at(2), user="b"),
+            ev.make(at(2), user="z", operation_type="remove"),
+        ]
+    )
+    metric(api, "seats", "unique_count_agg", field_name="user")
+    ev.post(
+        [
+            ev.make(at(3), user="a"),
+            ev.make(at(3), user=7),
+            ev.make(at(3), user=1e-7),
+            ev.make(at(3), user=True),
+            ev.make(at(3), user="c"),
+            ev.make(at(4), user="b", operation_type="remove"),
+            ev.make(at(5), user="z"),
+        ]
+    )
+    with runtime.db.session() as s:
+        stored = s.execute(
+            text("SELECT value_field, COUNT(*) FROM events WHERE code = 'seats' GROUP BY value_field")
+        ).all()
+    assert sorted(stored, key=lambda r: str(r[0])) == [(None, 6), ("user", 7)]
+    e = aggregate(runtime, org, "seats").entry()
+    assert e.units == d("6")  # a, 7, 1e-7, true, c, z (b removed)
+
+
+def test_weighted_sum_rows_without_stored_epoch(api, runtime, org):
+    """A row stored without ``timestamp_us`` (nullable column; SQLite) weighs the same as one
+    with it: the engine parses the timestamp text instead."""
+    metric(api, "gb", "weighted_sum_agg")
+    ev = Events(api, "gb")
+    aug = [(0, 0, "2"), (1, 0, "3"), (1, 30, "1"), (2, 0, "-4"), (4, 0, "-2"), (5, 0, "10"), (5, 30, "-10")]
+    ev.post([ev.make(at(1, h, m, 7, 123456, month=8).replace(year=2023), v=v) for h, m, v in aug])
+    start, end = at(1, month=8).replace(year=2023), at(31, 23, 59, 59, 999999, month=8).replace(year=2023)
+    options = WeightedSumOptions(31)
+    before = aggregate(runtime, org, "gb", start=start, end=end, weighted=options).entry()
+    with runtime.db.session() as s:
+        if not runtime.db.is_postgres:
+            stored = s.execute(text("SELECT COUNT(timestamp_us) FROM events WHERE code = 'gb'")).scalar()
+            assert stored == 7  # ingestion writes it on SQLite
+        s.execute(text("UPDATE events SET timestamp_us = NULL WHERE code = 'gb' AND value IN ('3', '10')"))
+        s.commit()
+    after = aggregate(runtime, org, "gb", start=start, end=end, weighted=options).entry()
+    assert after == before
+    assert before.events_count == 7

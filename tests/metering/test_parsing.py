@@ -70,6 +70,8 @@ def test_numeric_value(text, expected):
         ("a", "a"),
         (3, "3"),
         (2.5, "2.5"),
+        (1e-7, "1e-7"),  # the JSON token (what SQLite's ``->`` returns), not repr's 1e-07
+        (1e20, "1e+20"),
         (True, "true"),
         (False, "false"),
         (None, None),

@@ -117,5 +117,8 @@ class Event(Base):
     # ``value`` × 10^6 as an integer when exact (SQLite only; NULL on PostgreSQL): exact and fast
     # SUM/MAX on SQLite, which has no exact numeric type (billow.db.sqlite_functions).
     value_scaled: Mapped[int | None] = mapped_column(BigInteger)
+    # ``timestamp`` as microseconds since the Unix epoch (SQLite only; NULL on PostgreSQL): the
+    # weighted-sum weight without parsing the timestamp text of every row at query time.
+    timestamp_us: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -110,8 +110,8 @@ def property_text(raw: Any) -> str | None:
         return "false"
     if isinstance(raw, int):
         return str(raw)
-    if isinstance(raw, float):
-        return repr(raw)
+    # floats as their JSON token (orjson writes the stored properties, so this is exactly what
+    # SQLite's ``->`` returns: ``1e-7``, where ``repr`` would give ``1e-07``); other values too
     return orjson.dumps(raw).decode()
 
 

@@ -241,10 +241,18 @@ class Dialect:
         return case((func.instr(props, "operation_type") == 0, true()), else_=is_add)
 
     def unique_value(self) -> Expr:
-        """The unique_count value: the text form (a missing property is one NULL value)."""
+        """The unique_count value: the text form (a missing property is one NULL value).
+
+        SQLite reads ``value_text`` when it was written for this field (``value_field``): it is
+        the property's text form as ingestion computed it, equal to the JSON lookup (strings,
+        integers, booleans as themselves; floats as the stored JSON token, see
+        ``property_text``), without parsing the properties of every row."""
         if self.field_name is None:
             return literal(None, Text())
-        return self.prop_text(self.field_name)
+        text = self.prop_text(self.field_name)
+        if self.is_pg:
+            return text
+        return case((EVENTS.c.value_field == self.field_name, EVENTS.c.value_text), else_=text)
 
     # -- time -------------------------------------------------------------------------------
 
@@ -265,7 +273,10 @@ class Dialect:
         if self.is_pg:
             start = func.greatest(ts, params.bind("w_floor"))
             return extract("epoch", params.bind("w_end") - start) * 1_000_000
-        ts_us = func.unixepoch(func.substr(ts, 1, 19)) * 1_000_000 + cast(func.substr(ts, 21, 6), Integer())
+        # ``timestamp_us`` is written at ingestion; rows stored without it (none written by
+        # Billow today, but the column is nullable) parse the text (COALESCE is lazy in SQLite).
+        parsed = func.unixepoch(func.substr(ts, 1, 19)) * 1_000_000 + cast(func.substr(ts, 21, 6), Integer())
+        ts_us = func.coalesce(EVENTS.c.timestamp_us, parsed)
         return params.bind("w_end") - case(
             (ts < params.bind("w_floor"), params.bind("w_floor_us")), else_=ts_us
         )

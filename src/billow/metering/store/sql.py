@@ -17,6 +17,7 @@ from sqlalchemy.sql.dml import Insert
 from billow.core.pagination import PageParams
 from billow.db.context import Ctx
 from billow.db.sqlite_functions import scaled_value
+from billow.metering.aggregation.units import epoch_micros
 from billow.metering.models import Event
 from billow.metering.store.aggregate_sql import SqlAggregation
 from billow.metering.store.base import EventFilters, EventRecord
@@ -58,6 +59,7 @@ _INSERT_COLUMNS = (
     "value_field",
     "created_at",
     "value_scaled",  # SQLite rows only (see _sqlite_rows); PostgreSQL leaves it NULL
+    "timestamp_us",  # SQLite rows only, likewise
 )
 
 
@@ -138,6 +140,7 @@ def _sqlite_rows(rows: Sequence[EventRecord]) -> list[tuple[Any, ...]]:
             r.value_field,
             _sqlite_time(r.created_at),
             scaled_value(r.value),  # exact integer SUM/MAX for the aggregation engine
+            epoch_micros(r.timestamp),  # integer weighted-sum weights for the aggregation engine
         )
         for r in rows
     ]

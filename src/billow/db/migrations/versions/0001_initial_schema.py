@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 23:56:32.541126
+Create Date: 2026-11-27 03:23:45.091001
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("value_text", sa.Text(), nullable=True),
         sa.Column("value_field", sa.Text(), nullable=True),
         sa.Column("value_scaled", sa.BigInteger(), nullable=True),
+        sa.Column("timestamp_us", sa.BigInteger(), nullable=True),
         sa.Column("created_at", billow.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", billow.db.types.UTCDateTime(timezone=True), nullable=True),
     )
