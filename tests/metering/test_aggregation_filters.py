@@ -351,3 +351,61 @@ def test_more_buckets_than_a_bitmask_holds(api, runtime, org):
     assert len(units) == 66
     assert (units["a5"], units["a63"], units["b"], units[None]) == (d("1"), d("2"), d("1"), d("4"))
     assert sum(units.values()) == d("8")  # the first event counts in two buckets
+
+
+def _unique_by_bucket(result):
+    out: dict = {}
+    for e in result.entries:
+        out.setdefault(e.filter_id, []).append((tuple(e.group.items()), e.units, e.events_count))
+    return {k: sorted(v, key=str) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("remove", [False, True])
+def test_unique_count_buckets_grouped_by_different_keys(api, runtime, org, remove):
+    """Buckets that group by different keys (one scan on SQLite while no event removes; the
+    per-key-list queries otherwise): a bucket's counts never split on a key it does not group
+    by, a value counts once per group, a bucket without keys and events still has its entry."""
+    from sqlalchemy import event as sa_event
+
+    metric(api, "seats", "unique_count_agg", field_name="user", filters=CLOUD)
+    ev = Events(api, "seats")
+    rows = [
+        ev.make(at(2), cloud="aws", region="eu", user="a"),
+        ev.make(at(3), cloud="aws", region="us", user="a"),  # same user, other region: aws counts 1
+        ev.make(at(4), cloud="aws", region="eu", user="b"),
+        ev.make(at(5), region="eu", user="a"),
+        ev.make(at(6), region="us", user="a"),
+        ev.make(at(7), region="us", user="c"),
+        ev.make(at(8), user="d"),  # default bucket, region missing: the NULL group
+    ]
+    if remove:
+        rows.append(ev.make(at(9), region="us", user="c", operation_type="remove"))
+    ev.post(rows)
+    filters = [
+        FilterSpec("aws", {"cloud": ["aws"]}),  # no group keys
+        FilterSpec("gcp", {"cloud": ["gcp"]}),  # no keys, no events
+        FilterSpec("azure", {"cloud": ["azure"]}, ["user"]),  # keys, no events
+    ]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        if "FROM events" in statement:
+            statements.append(statement)
+
+    sa_event.listen(runtime.db.engine, "before_cursor_execute", count)
+    try:
+        result = aggregate(runtime, org, "seats", filters=filters, group_keys=["region"])
+    finally:
+        sa_event.remove(runtime.db.engine, "before_cursor_execute", count)
+    n = 1 if remove else 2  # events_count of a unique count: the unique values
+    us = ((("region", "us"),), d(n), n)
+    assert _unique_by_bucket(result) == {
+        "aws": [((), d("2"), 2)],
+        "gcp": [((), d("0"), 0)],
+        "azure": [((("user", None),), d("0"), 0)],
+        None: sorted([((("region", None),), d("1"), 1), ((("region", "eu"),), d("1"), 1), us], key=str),
+    }
+    if not runtime.db.is_postgres:
+        # one scan; with a remove: the union try, then per key list ((), (user,), (region,)) the
+        # fast try, and the add/remove computation of the bucket that has the remove
+        assert len(statements) == (5 if remove else 1)

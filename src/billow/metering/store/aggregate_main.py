@@ -364,6 +364,50 @@ def read_unique_fast(result: Any, keys: Sequence[str], buckets: Sequence[Bucket]
     return partials
 
 
+def unique_union_statement(scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket]) -> Select[Any]:
+    """SQLite, exclusive plans whose buckets group by different key lists: the first try of
+    :func:`unique_fast_statement` for all of them in ONE scan. Group column ``gi`` is the value of
+    ``keys[i]`` only for events of a bucket that groups by it (NULL for the others), so grouping
+    by every key never splits a bucket that does not group by it; ``FILTER (b = p)`` keeps the
+    buckets apart where their rows share a group row."""
+    window, _ = main_window(scope)
+    r = rows(scope, window, keys, _columns(scope, Numbers(scope.dialect), False))
+    gcols: list[Expr] = []
+    for i, key in enumerate(keys):
+        positions = [b.position for b in buckets if key in b.group_keys]
+        gcols.append(case((r.c.b.in_(positions), r.c[f"g{i}"])).label(f"g{i}"))
+    cols: list[Expr] = []
+    for bucket in buckets:
+        p = bucket.position
+        cond = r.c.b == p
+        cols.append(func.count(r.c.u.distinct()).filter(cond).label(f"dn_{p}"))
+        cols.append(func.max(case((r.c.u.is_(None), 1), else_=0)).filter(cond).label(f"nn_{p}"))
+        cols.append(_count(and_(cond, not_(r.c.a)), f"rm_{p}"))
+        cols.append(_count(cond, f"seen_{p}"))
+    return select(*gcols, *cols).select_from(r).group_by(*gcols)
+
+
+def read_unique_union(result: Any, keys: Sequence[str], buckets: Sequence[Bucket]) -> Partials | None:
+    """The unique counts of :func:`unique_union_statement` per bucket and ITS group keys, or
+    ``None`` when a remove needs the full computation."""
+    partials: Partials = {}
+    index = {key: i for i, key in enumerate(keys)}
+    for row in result:
+        for bucket in buckets:
+            p = bucket.position
+            if int(row[f"rm_{p}"] or 0):
+                return None
+            seen = int(row[f"seen_{p}"] or 0)
+            if seen:
+                group = tuple((key, row[f"g{index[key]}"]) for key in bucket.group_keys)
+                unique = int(row[f"dn_{p}"] or 0) + int(row[f"nn_{p}"] or 0)
+                partials[(p, group)] = Partial(count=unique, rows=seen, unique=unique)
+    for bucket in buckets:  # a bucket without group keys always has its (empty) entry
+        if not bucket.group_keys:
+            partials.setdefault((bucket.position, ()), Partial(count=0, rows=0, unique=0))
+    return partials
+
+
 def unique_statement(scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket]) -> Select[Any]:
     """Values whose last operation (``timestamp, created_at, id``) is an add, per bucket/group.
 

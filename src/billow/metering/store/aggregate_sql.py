@@ -43,9 +43,11 @@ from billow.metering.store.aggregate_main import (
     read_unique,
     read_unique_exact,
     read_unique_fast,
+    read_unique_union,
     unique_exact_statement,
     unique_fast_statement,
     unique_statement,
+    unique_union_statement,
 )
 from billow.metering.store.aggregate_numbers import MAX_WEIGHT_BITS, Numbers
 from billow.metering.store.aggregate_rows import Scope, make_scope
@@ -118,6 +120,26 @@ class _Runner:
             stmt = build()
         params = {**scope.params.values, **extra} if extra else scope.params.values
         return self.session.execute(stmt, params).mappings()
+
+    def unique_union(self, scope: Scope) -> dict[PartialKey, Partial] | None:
+        """SQLite unique counts of an exclusive plan whose buckets group by different key
+        lists, in one scan (:func:`unique_union_statement`); ``None``: not applicable, or a
+        remove needs the per-key-list computation."""
+        buckets = scope.buckets
+        if (
+            scope.dialect.is_pg
+            or scope.only_bucket is not None
+            or not scope.plan.exclusive
+            or not scope.plan.filters
+            or len({b.group_keys for b in buckets}) < 2
+            or len(buckets) > MAX_BUCKETS_PER_MASK
+        ):
+            return None
+        keys = tuple(dict.fromkeys(key for bucket in buckets for key in bucket.group_keys))
+        result = self.run(
+            scope, "unique_union", keys, buckets, partial(unique_union_statement, scope, keys, buckets)
+        )
+        return read_unique_union(result, keys, buckets)
 
     def partials(
         self, scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket]
@@ -283,9 +305,13 @@ def _entries(
     unique_prorated_by_key: dict[PartialKey, ProratedUnique] = {}
     options = request.options
     kind = request.metric.aggregation_type
-    for keys, chunk in _key_sets(base.buckets, union=kind != "unique_count_agg"):
-        scope = replace(base, buckets=tuple(chunk)) if only_bucket is None else base
-        partials.update(runner.partials(scope, keys, chunk))
+    union = runner.unique_union(base) if kind == "unique_count_agg" else None
+    if union is not None:
+        partials.update(union)
+    else:
+        for keys, chunk in _key_sets(base.buckets, union=kind != "unique_count_agg"):
+            scope = replace(base, buckets=tuple(chunk)) if only_bucket is None else base
+            partials.update(runner.partials(scope, keys, chunk))
     for keys, chunk in _key_sets(base.buckets, union=False):
         scope = replace(base, buckets=tuple(chunk)) if only_bucket is None else base
         if options.event_values:
