@@ -1,9 +1,10 @@
 """The period aggregation: one conditional-aggregation query per group-key set.
 
 ``SELECT g0…gn, <per bucket: AGG(x) FILTER (WHERE in bucket)> FROM rows GROUP BY g0…gn``: every
-bucket of the charge in one scan of the subscription's events (a charge whose buckets group by
-different keys runs one query per distinct key list). The latest value and the unique count
-need a little more (see :func:`latest_statement` and :func:`unique_statement`).
+bucket of the charge in one scan of the subscription's events (additive aggregates group by the
+union of the buckets' keys; unique counts try one scan too, :func:`unique_union_statement`, else
+run one query per distinct key list). The latest value and the unique count need a little more
+(see :func:`latest_statement` and :func:`unique_statement`).
 """
 
 from __future__ import annotations
