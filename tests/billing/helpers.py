@@ -4,7 +4,8 @@ and the invoices it produced."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import count
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,13 @@ from billow.webhooks.models import Webhook
 from tests.pricing.helpers import ok
 
 HOOK_URL = "https://hooks.example.test/lago"
+
+_tx = count(1)
+
+
+def at(text: str) -> datetime:
+    """An ISO-8601 instant as the test clock takes it (``...Z``), as an aware UTC datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def start_clock(runtime: Runtime, when: datetime) -> None:
@@ -77,6 +85,22 @@ def fee_of(invoice: dict[str, Any], fee_type: str) -> dict[str, Any]:
     matching = [f for f in invoice["fees"] if f["item"]["type"] == fee_type]
     assert len(matching) == 1, invoice["fees"]
     return matching[0]
+
+
+def metric(api: Any, code: str, aggregation_type: str = "count_agg", **fields: Any) -> dict[str, Any]:
+    body = {"name": code.title(), "code": code, "aggregation_type": aggregation_type, **fields}
+    return ok(api.post("/billable_metrics", {"billable_metric": body}))["billable_metric"]
+
+
+def event(api: Any, code: str, when: datetime, sub: str = "sub_1", **properties: Any) -> None:
+    body = {
+        "transaction_id": f"tx_{next(_tx)}",
+        "external_subscription_id": sub,
+        "code": code,
+        "timestamp": int(when.timestamp()),
+        "properties": properties,
+    }
+    ok(api.post("/events", {"event": body}))
 
 
 def add_endpoint(api: Any) -> None:

@@ -4,7 +4,6 @@ API (metering.md §3, §6 vectors; billing.md §5.2 and §8 Ex7, Ex10)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from itertools import count
 from typing import Any
 
 from sqlalchemy import select
@@ -16,8 +15,10 @@ from billow.subscriptions.models import Subscription
 from tests.billing.helpers import (
     customer,
     drain,
+    event,
     fee_of,
     invoices,
+    metric,
     plan,
     start_clock,
     subscribe,
@@ -25,26 +26,10 @@ from tests.billing.helpers import (
     tick_at,
 )
 from tests.pricing.helpers import create_tax, ok
+from tests.scenarios.helpers import ex6_plans_a_and_b_billed_for_january, ex6_upgrade_to_b_on_february_12
 
-_tx = count(1)
 START = datetime(2024, 1, 1, 9, tzinfo=UTC)
 BILLED = datetime(2024, 2, 1, tzinfo=UTC)
-
-
-def metric(api: Any, code: str, aggregation_type: str = "count_agg", **fields: Any) -> dict[str, Any]:
-    body = {"name": code.title(), "code": code, "aggregation_type": aggregation_type, **fields}
-    return ok(api.post("/billable_metrics", {"billable_metric": body}))["billable_metric"]
-
-
-def event(api: Any, code: str, when: datetime, sub: str = "sub_1", **properties: Any) -> None:
-    body = {
-        "transaction_id": f"tx_{next(_tx)}",
-        "external_subscription_id": sub,
-        "code": code,
-        "timestamp": int(when.timestamp()),
-        "properties": properties,
-    }
-    ok(api.post("/events", {"event": body}))
 
 
 def _charge_fees(invoice: dict[str, Any]) -> list[dict[str, Any]]:
@@ -317,24 +302,8 @@ def test_current_usage_reuses_the_invoice_fee_code(api, runtime, org):
 
 
 def test_ex6_advance_upgrade_bills_the_old_recurring_prorated_charge(api, runtime):
-    start_clock(runtime, datetime(2024, 1, 1, tzinfo=UTC))
-    bm = metric(api, "seats", "sum_agg", field_name="seats", recurring=True)
-    customer(api)
-    for code, amount in (("a", 2900), ("b", 29000)):
-        charge = {
-            "billable_metric_id": bm["lago_id"],
-            "charge_model": "standard",
-            "prorated": True,
-            "properties": {"amount": "1"},
-        }
-        plan(api, code, amount_cents=amount, pay_in_advance=True, charges=[charge])
-    subscribe(api, "a")
-    drain(api, runtime)
-    event(api, "seats", datetime(2024, 1, 2, tzinfo=UTC), seats=5)
-    tick_at(runtime, datetime(2024, 2, 1, tzinfo=UTC))
-    tick_at(runtime, datetime(2024, 2, 12, 6, tzinfo=UTC))
-    subscribe(api, "b")
-    tick_at(runtime, datetime(2024, 2, 12, 7, tzinfo=UTC))
+    ex6_plans_a_and_b_billed_for_january(api, runtime)
+    ex6_upgrade_to_b_on_february_12(api, runtime)
     upgrade = invoices(api)[-1]
     # The credit note of the old plan's unused days (1800) is the credit notes package's.
     assert (fee_of(upgrade, "subscription")["amount_cents"], fee_of(upgrade, "charge")["amount_cents"]) == (

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from billow.runtime import Runtime
-from tests.billing.helpers import customer, invoices, plan, start_clock, subscribe, tick_at
-from tests.billing.test_charge_fees import event, metric
+from tests.billing.helpers import customer, event, invoices, metric, plan, start_clock, subscribe, tick_at
 from tests.credit_notes.helpers import at
 from tests.pricing.helpers import create_tax
 

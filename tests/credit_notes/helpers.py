@@ -4,20 +4,16 @@ set yet (partial payments)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text, update
 
 from billow.billing.models import Invoice
 from billow.runtime import Runtime
+from tests.billing.helpers import at as at  # re-exported: the credit-note tests take it from here
 from tests.pricing.helpers import ok
 
 TABLES = ("credit_notes", "credit_note_items", "credit_note_applied_taxes", "credits", "webhooks", "jobs")
-
-
-def at(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def counts(runtime: Runtime) -> dict[str, int]:
@@ -64,6 +60,15 @@ def totals(invoice: dict[str, Any]) -> tuple[int, int, int, int]:
     return (
         invoice["fees_amount_cents"],
         invoice["taxes_amount_cents"],
+        invoice["credit_notes_amount_cents"],
+        invoice["total_amount_cents"],
+    )
+
+
+def credited(invoice: dict[str, Any]) -> tuple[int, int, int]:
+    """``(fees, credit notes, total)`` of an invoice."""
+    return (
+        invoice["fees_amount_cents"],
         invoice["credit_notes_amount_cents"],
         invoice["total_amount_cents"],
     )

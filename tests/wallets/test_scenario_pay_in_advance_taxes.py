@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.billing.helpers import customer, drain, invoices, plan, start_clock, subscribe
-from tests.billing.test_charge_fees import event, metric
+from tests.billing.helpers import customer, drain, event, invoices, metric, plan, start_clock, subscribe
 from tests.pricing.helpers import create_tax
 from tests.wallets.helpers import assert_ledger, create_wallet, get_wallet, transactions
 

@@ -12,8 +12,7 @@ import pytest
 
 from billow.billing.models import Invoice
 from billow.billing.service import InvoiceUpdateInput, update_invoice
-from tests.billing.helpers import clock, customer, drain, fee_of, plan, start_clock, subscribe
-from tests.billing.test_charge_fees import event, metric
+from tests.billing.helpers import clock, customer, drain, event, fee_of, metric, plan, start_clock, subscribe
 from tests.credit_notes.conftest import bill, catalog
 from tests.credit_notes.helpers import at, create
 from tests.pricing.helpers import ok

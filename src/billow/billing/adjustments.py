@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from billow.billing.math import InvoiceKind, InvoiceTotals
-from billow.billing.models import Fee, Invoice
+from billow.billing.models import Fee, Invoice, InvoiceSubscription
 from billow.db.context import Ctx
 
 
@@ -30,6 +30,12 @@ class AdjustmentRequest:
     finalizing: bool
     subscription_ids: tuple[uuid.UUID, ...]
     fees: tuple[Fee, ...]
+    subscription_rows: tuple[InvoiceSubscription, ...] | None = None
+    """The invoice's invoice-subscriptions (ordered as stored) when the caller holds all of
+    them; ``None``: sources that need them read them."""
+    new_invoice: bool = False
+    """The invoice was created in this transaction: nothing (credits...) points to it yet, so
+    there is nothing of an earlier computation to replace."""
 
 
 class AdjustmentSource(Protocol):

@@ -20,6 +20,7 @@ from billow.billing.fees.compute import subscription_invoice_fees
 from billow.billing.fees.drafts import FeeDraft
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.history import InvoiceFacts
+from billow.billing.fees.rows import fee_from_draft
 from billow.billing.fees.taxes import TaxResolver
 from billow.billing.math import (
     FeeLine,
@@ -72,38 +73,11 @@ def clear_invoice_fees(ctx: Ctx, invoice: Invoice) -> None:
 
 
 def _fee_row(ctx: Ctx, invoice: Invoice, draft: FeeDraft) -> Fee:
-    return Fee(
-        id=new_id(),
+    return fee_from_draft(
+        draft,
         organization_id=ctx.org_id,
-        invoice_id=invoice.id,
         customer_id=invoice.customer_id,
-        subscription_id=draft.subscription_id,
-        charge_id=draft.charge_id,
-        charge_filter_id=draft.charge_filter_id,
-        fixed_charge_id=draft.fixed_charge_id,
-        add_on_id=draft.add_on_id,
-        billable_metric_id=draft.billable_metric_id,
-        fee_type=draft.fee_type,
-        invoiceable=draft.invoiceable,
-        pay_in_advance=draft.pay_in_advance,
-        invoice_display_name=draft.invoice_display_name,
-        description=draft.description,
-        grouped_by=draft.grouped_by,
-        amount_currency=draft.amount_currency,
-        amount_cents=draft.amount_cents,
-        precise_amount_cents=draft.precise_amount_cents,
-        unit_amount_cents=draft.unit_amount_cents,
-        precise_unit_amount=draft.precise_unit_amount,
-        units=draft.units,
-        total_aggregated_units=draft.total_aggregated_units,
-        events_count=draft.events_count,
-        amount_details=draft.amount_details,
-        properties=draft.properties,
-        pricing_unit_details=draft.pricing_unit_details,
-        pay_in_advance_event_id=draft.pay_in_advance_event_id,
-        pay_in_advance_event_transaction_id=draft.pay_in_advance_event_transaction_id,
-        idempotency_key=draft.idempotency_key,
-        payment_status="pending",
+        invoice_id=invoice.id,
         created_at=invoice.created_at,
         updated_at=ctx.now(),
     )
@@ -117,12 +91,19 @@ def _descriptions(ctx: Ctx, drafts: Sequence[FeeDraft]) -> dict[str, str | None]
     return {str(tax_id): description for tax_id, description in rows}
 
 
-def _parent_plans(ctx: Ctx, drafts: Sequence[FeeDraft]) -> dict[uuid.UUID, str]:
+def _parent_plans(
+    ctx: Ctx, drafts: Sequence[FeeDraft], periods: Sequence[BilledPeriod] | None = None
+) -> dict[uuid.UUID, str]:
     """Each subscription's plan, or the parent plan of an override (coupons limited to plans
-    match on it, as Lago's ``parent_and_overriden_plans``)."""
+    match on it, as Lago's ``parent_and_overriden_plans``). ``periods``: the subscriptions with
+    their plans as loaded for the invoice (then nothing is read when they cover the drafts)."""
     ids = {d.subscription_id for d in drafts if d.subscription_id is not None}
     if not ids:
         return {}
+    if periods is not None:
+        known = {p.billed.id: p.billed.plan for p in periods if p.billed.id in ids}
+        if len(known) == len(ids):
+            return {sub_id: str(plan.parent_id or plan.id) for sub_id, plan in known.items()}
     rows = ctx.session.execute(
         select(Subscription.id, Plan.id, Plan.parent_id)
         .join(Plan, Plan.id == Subscription.plan_id)
@@ -143,12 +124,16 @@ def write_fees(
     finalizing: bool,
     kind: InvoiceKind = "subscription",
     subscription_ids: Sequence[uuid.UUID] = (),
+    periods: Sequence[BilledPeriod] | None = None,
+    new_invoice: bool = False,
 ) -> InvoiceTotals:
     """Persist ``drafts`` with their taxes, apply the invoice's adjustments (progressive credit,
     coupons, credit notes, prepaid credits — each from its ``AdjustmentSource``), and set the
-    invoice's amounts."""
+    invoice's amounts. ``periods``: every subscription of the invoice, when the caller has them
+    (what they hold is not read again); ``new_invoice``: the invoice was created in this
+    transaction (it has no earlier credits to replace)."""
     rows = [_fee_row(ctx, invoice, draft) for draft in drafts]
-    plans = _parent_plans(ctx, drafts)
+    plans = _parent_plans(ctx, drafts, periods)
     lines = tuple(
         FeeLine(
             id=str(row.id),
@@ -171,6 +156,8 @@ def write_fees(
         finalizing=finalizing,
         subscription_ids=tuple(subscription_ids),
         fees=tuple(rows),
+        subscription_rows=tuple(p.row for p in periods) if periods is not None else None,
+        new_invoice=new_invoice,
     )
     totals = compute_invoice(
         InvoiceInput(
@@ -262,11 +249,13 @@ def compute_subscription_invoice(
     taxes: TaxResolver,
     *,
     finalizing: bool,
+    new_invoice: bool = False,
 ) -> InvoiceTotals:
-    """Fees of every subscription on ``invoice`` (in order), then taxes and totals."""
+    """Fees of every subscription on ``invoice`` (in order), then taxes and totals.
+    ``new_invoice``: created in this transaction (not a draft being refreshed)."""
     subscription_ids = [period.row.subscription_id for period in periods]
     if not periods:
-        return write_fees(ctx, invoice, [], finalizing=finalizing)
+        return write_fees(ctx, invoice, [], finalizing=finalizing, new_invoice=new_invoice)
     facts = InvoiceFacts(
         invoice_id=invoice.id,
         created_at=invoice.created_at,
@@ -277,4 +266,12 @@ def compute_subscription_invoice(
     drafts: list[FeeDraft] = []
     for period in periods:
         drafts.extend(subscription_invoice_fees(ctx, engine, period.billed, period.bounds, facts, taxes))
-    return write_fees(ctx, invoice, drafts, finalizing=finalizing, subscription_ids=subscription_ids)
+    return write_fees(
+        ctx,
+        invoice,
+        drafts,
+        finalizing=finalizing,
+        subscription_ids=subscription_ids,
+        periods=periods,
+        new_invoice=new_invoice,
+    )

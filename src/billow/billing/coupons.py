@@ -77,6 +77,8 @@ class CouponsSource:
         if sum(fee.amount_cents for fee in request.fees) <= 0:
             return {}
         entries = lock_invoiceable_coupons(ctx, invoice.customer_id)
+        if not entries:
+            return {}
         already = set(
             ctx.session.scalars(
                 select(Credit.applied_coupon_id).where(

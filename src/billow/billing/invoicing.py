@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from billow.billing.advance.renewal import renew_non_invoiceable_charges
@@ -66,11 +66,23 @@ REASONS = (STARTING, PERIODIC, TERMINATING, UPGRADING)
 class BillingItem:
     subscription: Subscription
     reason: str
+    successor: Subscription | None = None
+    successor_read: bool = False
+    """``successor`` is the subscription's ``next_subscription`` as read by this job (periodic
+    items), so that loading it for billing does not read it again."""
 
     @property
     def stored_reason(self) -> str:
         """The old subscription of an upgrade is stored as Lago's ``subscription_terminating``."""
         return TERMINATING if self.reason == UPGRADING else self.reason
+
+
+# Built once (statement construction is a good part of a query's cost): the values are bound.
+_ITEM_SUBSCRIPTION = select(Subscription).where(
+    Subscription.id == bindparam("id"),
+    Subscription.organization_id == bindparam("org"),
+    Subscription.customer_id == bindparam("customer"),
+)
 
 
 def _load_items(ctx: Ctx, customer_id: uuid.UUID, raw_items: Sequence[dict[str, Any]]) -> list[BillingItem]:
@@ -82,11 +94,7 @@ def _load_items(ctx: Ctx, customer_id: uuid.UUID, raw_items: Sequence[dict[str, 
             raise ValueError(f"unknown invoicing reason {reason!r}")
         sub_id = uuid.UUID(str(raw["subscription_id"]))
         sub = ctx.session.scalar(
-            select(Subscription).where(
-                Subscription.id == sub_id,
-                Subscription.organization_id == ctx.org_id,
-                Subscription.customer_id == customer_id,
-            )
+            _ITEM_SUBSCRIPTION, {"id": sub_id, "org": ctx.org_id, "customer": customer_id}
         )
         if sub is None or sub.id in seen:
             continue
@@ -137,7 +145,12 @@ def create_subscription_invoice(
     )
     periods: list[BilledPeriod] = []
     for item in items:
-        billed = load_billed_subscription(ctx, item.subscription, customer, parties.settings_entity)
+        if item.successor_read:
+            billed = load_billed_subscription(
+                ctx, item.subscription, customer, parties.settings_entity, following=item.successor
+            )
+        else:
+            billed = load_billed_subscription(ctx, item.subscription, customer, parties.settings_entity)
         schedule = billed.schedule()
         bounds = compute_boundaries(
             schedule,
@@ -176,7 +189,9 @@ def create_subscription_invoice(
         return None
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
     finalizing = preview or grace_period_days(customer, parties.settings_entity) == 0
-    compute_subscription_invoice(ctx, engine, invoice, periods, taxes, finalizing=finalizing)
+    compute_subscription_invoice(
+        ctx, engine, invoice, periods, taxes, finalizing=finalizing, new_invoice=True
+    )
     if preview:
         return invoice
     renew_non_invoiceable_charges(ctx, engine, invoice, periods, taxes)
@@ -209,6 +224,7 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
     items = _load_items(ctx, customer.id, payload.get("items") or [])
     invoices: list[Invoice] = []
     regular: list[BillingItem] = []
+    downgraded = False
     for item in items:
         if item.reason != PERIODIC:
             regular.append(item)
@@ -217,11 +233,15 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
             continue
         successor = next_subscription(ctx.session, item.subscription)
         if successor is not None and successor.status == "pending":
+            downgraded = True
             invoice = _downgrade(ctx, engine, customer, item.subscription, timestamp)
             if invoice is not None:
                 invoices.append(invoice)
         else:
-            regular.append(item)
+            regular.append(BillingItem(item.subscription, item.reason, successor, successor_read=True))
+    if downgraded:
+        # A plan switch changed subscriptions since the successors were read: read them again.
+        regular = [BillingItem(item.subscription, item.reason) for item in regular]
     if regular:
         for item in regular:
             if item.reason in (TERMINATING, UPGRADING):

@@ -15,7 +15,7 @@ from billow.jobs.scheduler import TickTask
 def billing_job_kinds(engine: FeeEngine | None = None) -> list[JobKind]:
     engine = engine or build_fee_engine()
     return [
-        JobKind(BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler(engine)),
+        JobKind(BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler(engine), shares_reads=True),
         JobKind(FINALIZE_INVOICE_JOB, handle_finalize_invoice(engine)),
         JobKind(REFRESH_JOB, refresh_handler(engine)),
     ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from billow.billing.models import Invoice
 from billow.customers.models import Customer
@@ -39,13 +39,17 @@ def _lock(ctx: Ctx, model: type[Customer] | type[BillingEntity], row_id: object)
         ctx.session.execute(select(model.id).where(model.id == row_id).with_for_update(key_share=True))
 
 
+# Built once (every finalized invoice asks): the values are bound.
+_CUSTOMER_SEQUENCE = select(func.max(Invoice.sequential_id)).where(
+    Invoice.customer_id == bindparam("customer"),
+    Invoice.billing_entity_id == bindparam("entity"),
+    Invoice.sequential_id.is_not(None),
+)
+
+
 def _next_customer_sequence(ctx: Ctx, invoice: Invoice) -> int:
     current = ctx.session.scalar(
-        select(func.max(Invoice.sequential_id)).where(
-            Invoice.customer_id == invoice.customer_id,
-            Invoice.billing_entity_id == invoice.billing_entity_id,
-            Invoice.sequential_id.is_not(None),
-        )
+        _CUSTOMER_SEQUENCE, {"customer": invoice.customer_id, "entity": invoice.billing_entity_id}
     )
     return int(current or 0) + 1
 

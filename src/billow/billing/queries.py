@@ -16,14 +16,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from billow.billing.models import Fee, Invoice, InvoiceMetadata
-from billow.core.errors import NotFound, ValidationFailed
+from billow.core.errors import ValidationFailed
 from billow.core.ids import parse_uuid
 from billow.core.pagination import PageParams
 from billow.core.timefmt import parse_iso_datetime
+from billow.core.validators import escape_like, one_of_message, query_date, query_int
+from billow.customers.billing_entities import billing_entity_ids_for_codes
 from billow.customers.models import Customer
+from billow.customers.queries import customer_ids_like
 from billow.db.context import Ctx
+from billow.db.pages import page_of
 from billow.metering.models import BillableMetric
-from billow.organizations.models import BillingEntity
 from billow.subscriptions.models import Subscription
 
 VISIBLE_STATUSES = ("draft", "finalized", "voided", "failed", "pending")
@@ -33,10 +36,6 @@ FEE_TYPES = ("charge", "add_on", "subscription", "credit", "commitment", "fixed_
 FEE_PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded")
 _BOOLEANS = ("true", "false")
 _METADATA = re.compile(r"^metadata\[([^\]]*)\]$")
-
-
-def _one_of(values: Iterable[str]) -> str:
-    return "must be one of: " + ", ".join(values)
 
 
 @dataclass
@@ -58,25 +57,11 @@ class InvoiceFilters:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
 def _check_enum(details: dict[str, Any], name: str, values: list[str], allowed: tuple[str, ...]) -> None:
     if len(values) == 1 and values[0] not in allowed:
-        details[name] = [_one_of(allowed)]
+        details[name] = [one_of_message(allowed)]
         return
-    bad = {str(i): [_one_of(allowed)] for i, v in enumerate(values) if v not in allowed}
+    bad = {str(i): [one_of_message(allowed)] for i, v in enumerate(values) if v not in allowed}
     if bad and len(values) > 1:
         details[name] = bad
 
@@ -97,9 +82,9 @@ def parse_invoice_filters(items: Iterable[tuple[str, str]]) -> InvoiceFilters:
         elif key == "currency":
             f.currency = value
         elif key in ("issuing_date_from", "issuing_date_to"):
-            setattr(f, key, _date(value))
+            setattr(f, key, query_date(value))
         elif key in ("amount_from", "amount_to"):
-            setattr(f, key, _int(value))
+            setattr(f, key, query_int(value))
         elif key in ("payment_overdue", "payment_dispute_lost", "self_billed"):
             booleans[key] = value
         elif key == "search_term":
@@ -120,33 +105,14 @@ def parse_invoice_filters(items: Iterable[tuple[str, str]]) -> InvoiceFilters:
     return f
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _search(ctx: Ctx, stmt: Select[Any], term: str, by_customer: bool) -> Select[Any]:
-    like = f"%{_escape_like(term.lower())}%"
+    like = f"%{escape_like(term.lower())}%"
     conditions: list[ColumnElement[bool]] = [func.lower(Invoice.number).like(like, escape="\\")]
     parsed = parse_uuid(term)
     if parsed is not None:
         conditions.append(Invoice.id == parsed)
     if by_customer:
-        customers = select(Customer.id).where(
-            Customer.organization_id == ctx.org_id,
-            or_(
-                *(
-                    func.lower(col).like(like, escape="\\")
-                    for col in (
-                        Customer.name,
-                        Customer.firstname,
-                        Customer.lastname,
-                        Customer.external_id,
-                        Customer.email,
-                    )
-                )
-            ),
-        )
-        conditions.append(Invoice.customer_id.in_(customers))
+        conditions.append(Invoice.customer_id.in_(customer_ids_like(ctx, like)))
     return stmt.where(or_(*conditions))
 
 
@@ -170,14 +136,7 @@ def list_invoices(ctx: Ctx, f: InvoiceFilters, page: PageParams) -> tuple[list[I
             Customer.external_id == f.external_customer_id, Customer.organization_id == ctx.org_id
         )
     if f.billing_entity_codes:
-        codes = set(f.billing_entity_codes)
-        ids = ctx.session.scalars(
-            select(BillingEntity.id).where(
-                BillingEntity.organization_id == ctx.org_id, BillingEntity.code.in_(codes)
-            )
-        ).all()
-        if len(ids) != len(codes):
-            raise NotFound("billing_entity")
+        ids = billing_entity_ids_for_codes(ctx, f.billing_entity_codes)
         stmt = stmt.where(Invoice.billing_entity_id.in_(ids))
     if f.payment_statuses:
         stmt = stmt.where(Invoice.payment_status.in_(f.payment_statuses))
@@ -204,13 +163,9 @@ def list_invoices(ctx: Ctx, f: InvoiceFilters, page: PageParams) -> tuple[list[I
         stmt = _search(ctx, stmt, f.search_term, by_customer=f.external_customer_id is None)
     if f.metadata:
         stmt = _with_metadata(stmt, f.metadata)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = ctx.session.scalars(
-        stmt.order_by(Invoice.issuing_date.desc(), Invoice.created_at.desc(), Invoice.id.desc())
-        .offset(page.offset)
-        .limit(page.per_page)
-    ).all()
-    return list(rows), int(total)
+    return page_of(
+        ctx.session, stmt, page, Invoice.issuing_date.desc(), Invoice.created_at.desc(), Invoice.id.desc()
+    )
 
 
 # --------------------------------------------------------------------------------------- fees
@@ -285,8 +240,4 @@ def list_fees(ctx: Ctx, f: FeeFilters, page: PageParams) -> tuple[list[Fee], int
     for key, value in f.ranges.items():
         column = getattr(Fee, key.rsplit("_", 1)[0])
         stmt = stmt.where(column >= value if key.endswith("_from") else column <= value)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = ctx.session.scalars(
-        stmt.order_by(Fee.created_at, Fee.id).offset(page.offset).limit(page.per_page)
-    ).all()
-    return list(rows), int(total)
+    return page_of(ctx.session, stmt, page, Fee.created_at, Fee.id)

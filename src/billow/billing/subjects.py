@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from billow.billing.catalog import plan_by_id
 from billow.customers.models import Customer
 from billow.db.context import Ctx
 from billow.organizations.models import BillingEntity
@@ -89,17 +91,28 @@ def billed_start(sub: Subscription) -> datetime:
 
 
 def _plan(ctx: Ctx, plan_id: uuid.UUID) -> Plan:
-    plan = ctx.session.get(Plan, plan_id)
+    plan = plan_by_id(ctx, plan_id)
     if plan is None or plan.organization_id != ctx.org_id:
         raise LookupError(f"plan {plan_id} not found")
     return plan
 
 
+_UNKNOWN: Any = object()
+
+
 def load_billed_subscription(
-    ctx: Ctx, sub: Subscription, customer: Customer, entity: BillingEntity
+    ctx: Ctx,
+    sub: Subscription,
+    customer: Customer,
+    entity: BillingEntity,
+    *,
+    following: Subscription | None = _UNKNOWN,
 ) -> BilledSubscription:
+    """``following``: the subscription's ``next_subscription`` when the caller has just read it
+    in this transaction (it is read otherwise)."""
     plan = _plan(ctx, sub.plan_id)
-    following = next_subscription(ctx.session, sub)
+    if following is _UNKNOWN:
+        following = next_subscription(ctx.session, sub)
     successor = plan_change(plan, _plan(ctx, following.plan_id)) if following is not None else None
     previous = previous_subscription(ctx.session, sub)
     previous_upgraded = False

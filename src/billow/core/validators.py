@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from datetime import date
 from functools import lru_cache
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -49,3 +51,32 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in value
+
+
+# ------------------------------------------------------------------- query-string parameters
+
+
+def query_date(value: str) -> date | None:
+    """An ISO ``YYYY-MM-DD`` query parameter; ``None`` when it is not one (Lago ignores the filter)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def query_int(value: str) -> int | None:
+    """An integer query parameter; ``None`` when it is not one (Lago ignores the filter)."""
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def one_of_message(values: Iterable[str]) -> str:
+    """Lago's (dry-validation) message for a value outside ``values``."""
+    return "must be one of: " + ", ".join(values)
+
+
+def escape_like(term: str) -> str:
+    """``term`` with SQL ``LIKE`` wildcards escaped (use with ``escape="\\"``)."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from billow.billing.adjustments import AdjustmentRequest
 from billow.billing.math import AvailableCreditNote, InvoiceTotals
@@ -29,25 +29,29 @@ from billow.db.context import Ctx
 _KINDS = ("subscription", "in_advance_charge", "progressive_billing")
 
 
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_AVAILABLE = (
+    select(CreditNote)
+    .where(
+        CreditNote.organization_id == bindparam("org"),
+        CreditNote.customer_id == bindparam("customer"),
+        CreditNote.status == "finalized",
+        CreditNote.credit_status == "available",
+        CreditNote.currency == bindparam("currency"),
+        CreditNote.balance_amount_cents > 0,
+    )
+    .order_by(CreditNote.created_at, CreditNote.id)
+    .execution_options(populate_existing=True)
+)
+_AVAILABLE_LOCKED = _AVAILABLE.with_for_update()
+
+
 def available_credit_notes(
     ctx: Ctx, customer_id: uuid.UUID, currency: str, *, lock: bool
 ) -> list[CreditNote]:
-    stmt = (
-        select(CreditNote)
-        .where(
-            CreditNote.organization_id == ctx.org_id,
-            CreditNote.customer_id == customer_id,
-            CreditNote.status == "finalized",
-            CreditNote.credit_status == "available",
-            CreditNote.currency == currency,
-            CreditNote.balance_amount_cents > 0,
-        )
-        .order_by(CreditNote.created_at, CreditNote.id)
-        .execution_options(populate_existing=True)
-    )
-    if lock and ctx.dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    return list(ctx.session.scalars(stmt))
+    stmt = _AVAILABLE_LOCKED if lock and ctx.dialect == "postgresql" else _AVAILABLE
+    return list(ctx.session.scalars(stmt, {"org": ctx.org_id, "customer": customer_id, "currency": currency}))
 
 
 class CreditNotesSource:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from billow.billing.math import CreditNoteItem as MathItem
 from billow.billing.math import compute_credit_note, grouping, precise_total_amount_cents
@@ -53,18 +53,21 @@ class _Moved:
     old_amount_cents: int
 
 
-def _draft_notes(ctx: Ctx, invoice: Invoice) -> list[CreditNote]:
-    return list(
-        ctx.session.scalars(
-            select(CreditNote)
-            .where(
-                CreditNote.invoice_id == invoice.id,
-                CreditNote.organization_id == ctx.org_id,
-                CreditNote.status == "draft",
-            )
-            .order_by(CreditNote.sequential_id)
-        )
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_DRAFT_NOTES = (
+    select(CreditNote)
+    .where(
+        CreditNote.invoice_id == bindparam("invoice"),
+        CreditNote.organization_id == bindparam("org"),
+        CreditNote.status == "draft",
     )
+    .order_by(CreditNote.sequential_id)
+)
+
+
+def _draft_notes(ctx: Ctx, invoice: Invoice) -> list[CreditNote]:
+    return list(ctx.session.scalars(_DRAFT_NOTES, {"invoice": invoice.id, "org": ctx.org_id}))
 
 
 def _items(ctx: Ctx, note_ids: list[uuid.UUID]) -> list[CreditNoteItem]:

@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from billow.billing.models import Invoice
-from billow.core.errors import NotFound
 from billow.core.ids import parse_uuid
 from billow.core.pagination import PageParams
+from billow.core.validators import escape_like, query_date, query_int
 from billow.credit_notes.models import CREDIT_STATUSES, REASONS, REFUND_STATUSES, CreditNote
+from billow.customers.billing_entities import billing_entity_ids_for_codes
 from billow.customers.models import Customer
+from billow.customers.queries import customer_ids_like
 from billow.db.context import Ctx
-from billow.organizations.models import BillingEntity
+from billow.db.pages import page_of
 
 TYPES = ("credit", "refund", "offset")
 
@@ -48,29 +50,15 @@ class CreditNoteFilters:
     billing_entity_codes: list[str] = field(default_factory=list)
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
-
-
 def parse_filters(items: Iterable[tuple[str, str]]) -> CreditNoteFilters:
     f = CreditNoteFilters()
     for key, value in items:
         if key == "external_customer_id":
             f.external_customer_id = f.external_customer_id or value or None
         elif key in ("issuing_date_from", "issuing_date_to"):
-            setattr(f, key, _date(value))
+            setattr(f, key, query_date(value))
         elif key in ("amount_from", "amount_to"):
-            setattr(f, key, _int(value))
+            setattr(f, key, query_int(value))
         elif key in ("credit_status", "credit_status[]") and value in CREDIT_STATUSES:
             f.credit_statuses.append(value)
         elif key in ("refund_status", "refund_status[]") and value in REFUND_STATUSES:
@@ -92,24 +80,15 @@ def parse_filters(items: Iterable[tuple[str, str]]) -> CreditNoteFilters:
     return f
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _search(ctx: Ctx, stmt: Select[Any], f: CreditNoteFilters) -> Select[Any]:
     assert f.search_term is not None
-    like = f"%{_escape_like(f.search_term.lower())}%"
+    like = f"%{escape_like(f.search_term.lower())}%"
     conditions: list[ColumnElement[bool]] = [func.lower(CreditNote.number).like(like, escape="\\")]
     parsed = parse_uuid(f.search_term)
     if parsed is not None:
         conditions.append(CreditNote.id == parsed)
     if not f.customer_scoped:
-        columns = (Customer.name, Customer.firstname, Customer.lastname, Customer.external_id, Customer.email)
-        customers = select(Customer.id).where(
-            Customer.organization_id == ctx.org_id,
-            or_(*(func.lower(col).like(like, escape="\\") for col in columns)),
-        )
-        conditions.append(CreditNote.customer_id.in_(customers))
+        conditions.append(CreditNote.customer_id.in_(customer_ids_like(ctx, like)))
     return stmt.where(or_(*conditions))
 
 
@@ -131,14 +110,7 @@ def list_credit_notes(ctx: Ctx, f: CreditNoteFilters, page: PageParams) -> tuple
         CreditNote.organization_id == ctx.org_id, CreditNote.status == "finalized"
     )
     if f.billing_entity_codes:
-        codes = set(f.billing_entity_codes)
-        ids = ctx.session.scalars(
-            select(BillingEntity.id).where(
-                BillingEntity.organization_id == ctx.org_id, BillingEntity.code.in_(codes)
-            )
-        ).all()
-        if len(ids) != len(codes):
-            raise NotFound("billing_entity")
+        ids = billing_entity_ids_for_codes(ctx, f.billing_entity_codes)
         stmt = stmt.where(CreditNote.invoice_id.in_(_invoices(ctx).where(Invoice.billing_entity_id.in_(ids))))
     if f.external_customer_id is not None:
         customers = select(Customer.id).where(
@@ -171,8 +143,4 @@ def list_credit_notes(ctx: Ctx, f: CreditNoteFilters, page: PageParams) -> tuple
         )
     if f.search_term:
         stmt = _search(ctx, stmt, f)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = ctx.session.scalars(
-        stmt.order_by(CreditNote.created_at.desc(), CreditNote.id).offset(page.offset).limit(page.per_page)
-    ).all()
-    return list(rows), int(total)
+    return page_of(ctx.session, stmt, page, CreditNote.created_at.desc(), CreditNote.id)

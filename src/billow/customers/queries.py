@@ -7,15 +7,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from billow.core.currencies import COUNTRY_CODES, CURRENCY_CODES
 from billow.core.errors import ValidationFailed
 from billow.core.pagination import PageParams
+from billow.core.validators import escape_like, one_of_message
 from billow.customers.billing_entities import billing_entity_ids_for_codes
 from billow.customers.models import Customer, CustomerMetadata
 from billow.customers.validation import ACCOUNT_TYPES, CUSTOMER_TYPES
 from billow.db.context import Ctx
+from billow.db.pages import page_of
 
 _ARRAYS = ("account_type", "billing_entity_codes", "countries", "states", "zipcodes", "currencies")
 _METADATA = re.compile(r"^metadata\[([^\]]*)\](.*)$")
@@ -34,17 +36,13 @@ class CustomerFilters:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-def _one_of(values: Iterable[str]) -> str:
-    return "must be one of: " + ", ".join(values)
-
-
 def _check_items(
     details: dict[str, Any], name: str, values: list[str] | None, allowed: Iterable[str]
 ) -> None:
     if values is None:
         return
     allowed_set = set(allowed)
-    message = _one_of(allowed if isinstance(allowed, tuple) else sorted(allowed_set))
+    message = one_of_message(allowed if isinstance(allowed, tuple) else sorted(allowed_set))
     bad = {str(i): [message] for i, v in enumerate(values) if v not in allowed_set}
     if bad:
         details[name] = bad
@@ -72,14 +70,14 @@ def parse_filters(items: Iterable[tuple[str, str]]) -> CustomerFilters:
     _check_items(details, "countries", arrays.get("countries"), COUNTRY_CODES)
     _check_items(details, "currencies", arrays.get("currencies"), CURRENCY_CODES)
     if filters.has_tax_identification_number not in (None, *_BOOLEANS):
-        details["has_tax_identification_number"] = [_one_of(_BOOLEANS)]
+        details["has_tax_identification_number"] = [one_of_message(_BOOLEANS)]
     if metadata_errors:
         details["metadata"] = metadata_errors
     if filters.has_customer_type not in (None, *_BOOLEANS):
-        details["has_customer_type"] = [_one_of(_BOOLEANS)]
+        details["has_customer_type"] = [one_of_message(_BOOLEANS)]
     if filters.customer_type is not None:
         if filters.customer_type not in CUSTOMER_TYPES:
-            details["customer_type"] = [_one_of(CUSTOMER_TYPES)]
+            details["customer_type"] = [one_of_message(CUSTOMER_TYPES)]
         elif filters.has_customer_type == "false":
             details["customer_type"] = ["must be nil when has_customer_type is false"]
     if details:
@@ -87,8 +85,15 @@ def parse_filters(items: Iterable[tuple[str, str]]) -> CustomerFilters:
     return filters
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def customer_ids_like(ctx: Ctx, like: str) -> Select[Any]:
+    """Ids of the organization's customers whose name, first or last name, external id or email
+    matches the (lower-case, escaped) ``LIKE`` pattern, case-insensitively: the customer part of
+    the invoices' and credit notes' ``search_term``."""
+    columns = (Customer.name, Customer.firstname, Customer.lastname, Customer.external_id, Customer.email)
+    return select(Customer.id).where(
+        Customer.organization_id == ctx.org_id,
+        or_(*(func.lower(col).like(like, escape="\\") for col in columns)),
+    )
 
 
 def _with_metadata(ctx: Ctx, stmt: Any, metadata: dict[str, str]) -> Any:
@@ -123,7 +128,7 @@ def list_customers(ctx: Ctx, filters: CustomerFilters, page: PageParams) -> tupl
     if filters.external_id:
         stmt = stmt.where(Customer.external_id == filters.external_id)
     elif filters.search_term and filters.search_term.strip():
-        pattern = f"%{_escape_like(filters.search_term.strip())}%"
+        pattern = f"%{escape_like(filters.search_term.strip())}%"
         stmt = stmt.where(or_(*(getattr(Customer, col).ilike(pattern, escape="\\") for col in SEARCHABLE)))
     if filters.customer_type:
         stmt = stmt.where(Customer.customer_type == filters.customer_type)
@@ -145,8 +150,4 @@ def list_customers(ctx: Ctx, filters: CustomerFilters, page: PageParams) -> tupl
         stmt = stmt.where(tin.is_not(None) if has else tin.is_(None))
     if filters.metadata:
         stmt = _with_metadata(ctx, stmt, filters.metadata)
-    total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = ctx.session.scalars(
-        stmt.order_by(Customer.created_at.desc(), Customer.id).offset(page.offset).limit(page.per_page)
-    ).all()
-    return list(rows), total
+    return page_of(ctx.session, stmt, page, Customer.created_at.desc(), Customer.id)

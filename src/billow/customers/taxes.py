@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from billow.customers.models import CustomerTax
@@ -44,14 +44,19 @@ def taxes_by_customer(session: Session, customer_ids: Iterable[uuid.UUID]) -> di
     return grouped
 
 
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_TAX_IDS = (
+    select(CustomerTax.tax_id)
+    .where(CustomerTax.organization_id == bindparam("org"), CustomerTax.customer_id == bindparam("customer"))
+    .order_by(CustomerTax.created_at, CustomerTax.id)
+)
+
+
 def customer_taxes(ctx: Ctx, customer_id: uuid.UUID) -> list[Tax]:
     """The customer's live taxes, in the order they were applied (for invoicing: the level between
     a fee's own taxes and the billing entity's defaults). Empty for another organization's customer."""
-    tax_ids = ctx.session.scalars(
-        select(CustomerTax.tax_id)
-        .where(CustomerTax.organization_id == ctx.org_id, CustomerTax.customer_id == customer_id)
-        .order_by(CustomerTax.created_at, CustomerTax.id)
-    ).all()
+    tax_ids = ctx.session.scalars(_TAX_IDS, {"org": ctx.org_id, "customer": customer_id}).all()
     live = live_taxes_by_id(ctx.session, tax_ids)
     return [live[tax_id] for tax_id in tax_ids if tax_id in live]
 

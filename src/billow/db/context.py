@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,10 @@ class Ctx:
     settings: Settings
     organization_id: uuid.UUID | None = None
     hooks: Hooks = field(default_factory=Hooks)
+    shared_reads: dict[Any, Any] | None = None
+    """Set by the worker for job kinds that declare ``shares_reads``: a cache of catalog reads
+    (plain snapshots, never this session's ORM instances) shared by the consecutive jobs of that
+    kind in one claimed batch. ``None`` everywhere else: every read goes to the database."""
 
     def now(self) -> datetime:
         return self.clock.now()

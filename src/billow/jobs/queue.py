@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from billow.db.context import Ctx
@@ -94,13 +94,17 @@ def claim(
     return claimed
 
 
+# Built once (every job ends with it): the values are bound.
+_SUCCEEDED = (
+    update(Job)
+    .where(Job.id == bindparam("job_id"), Job.locked_by == bindparam("worker"), Job.status == RUNNING)
+    .values(status=SUCCEEDED, finished_at=bindparam("now"), locked_until=None, last_error=None)
+    .execution_options(synchronize_session=False)
+)
+
+
 def mark_succeeded(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == RUNNING)
-        .values(status=SUCCEEDED, finished_at=now, locked_until=None, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_SUCCEEDED, {"job_id": job_id, "worker": worker_id, "now": now})
     return bool(getattr(result, "rowcount", 0))
 
 

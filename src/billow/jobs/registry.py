@@ -25,18 +25,28 @@ Handler = Callable[[Ctx, dict[str, Any]], HandlerResult]
 class JobKind:
     name: str
     handler: Handler
+    shares_reads: bool = False
+    """The handler writes none of what it caches in ``Ctx.shared_reads`` (e.g. billing reads the
+    catalog and never changes it): consecutive jobs of this kind in one claimed batch share that
+    cache (see ``Worker.run_batch``)."""
 
 
 class JobRegistry:
     def __init__(self, kinds: Iterable[JobKind]) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._sharing: set[str] = set()
         for kind in kinds:
             if kind.name in self._handlers:
                 raise ValueError(f"job kind {kind.name!r} registered twice")
             self._handlers[kind.name] = kind.handler
+            if kind.shares_reads:
+                self._sharing.add(kind.name)
 
     def handler(self, kind: str) -> Handler | None:
         return self._handlers.get(kind)
+
+    def shares_reads(self, kind: str) -> bool:
+        return kind in self._sharing
 
     @property
     def kinds(self) -> Mapping[str, Handler]:

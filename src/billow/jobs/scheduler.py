@@ -68,6 +68,10 @@ class Scheduler:
             with self.db.session() as session:
                 ctx = Ctx(session=session, clock=self.clock, settings=self.settings, hooks=self.hooks)
                 task.run(ctx, hour)
+        self.record_tick(hour)
+
+    def record_tick(self, hour: datetime) -> None:
+        """Remember ``hour`` as ticked (the test clock also records the hours it skipped over)."""
         with self.db.session() as session:
             state = session.get(SchedulerState, STATE_NAME)
             if state is None:

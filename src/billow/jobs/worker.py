@@ -8,6 +8,7 @@ import threading
 import traceback
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -52,8 +53,20 @@ class Worker:
                 lease=timedelta(seconds=self.settings.job_lease_seconds),
                 limit=limit or self.settings.worker_batch_size,
             )
+        # Consecutive jobs of a kind that shares reads (``JobKind.shares_reads``) share one cache
+        # of catalog snapshots; any other job, or a failure, starts a new one. Reads can thus be
+        # as old as the start of the batch (a few seconds), never older than the jobs before.
+        shared: dict[Any, Any] = {}
+        shared_kind: str | None = None
         for job in jobs:
-            self._run(job)
+            if not self.registry.shares_reads(job.kind):
+                shared_kind = None
+                self._run(job)
+                continue
+            if job.kind != shared_kind:
+                shared, shared_kind = {}, job.kind
+            if not self._run(job, shared):
+                shared_kind = None
         return len(jobs)
 
     def drain(self, max_batches: int = 1_000_000) -> int:
@@ -67,7 +80,8 @@ class Worker:
                 total += n
         return total
 
-    def _run(self, job: queue.ClaimedJob) -> None:
+    def _run(self, job: queue.ClaimedJob, shared_reads: dict[Any, Any] | None = None) -> bool:
+        """Run one job in its own transaction; whether its handler succeeded."""
         now = self.clock.now()
         if job.attempts > job.max_attempts:
             with self.db.session() as session:
@@ -75,7 +89,7 @@ class Worker:
                     session, job.id, self.worker_id, now, "lease expired after the last attempt", dead=True
                 )
             log.warning("job_dead", job_id=job.id, kind=job.kind, reason="lease expired")
-            return
+            return False
         handler = self.registry.handler(job.kind)
         if handler is None:
             with self.db.session() as session:
@@ -83,7 +97,7 @@ class Worker:
                     session, job.id, self.worker_id, now, f"no handler for {job.kind}", dead=True
                 )
             log.error("job_unknown_kind", job_id=job.id, kind=job.kind)
-            return
+            return False
         try:
             with self.db.session() as session:
                 ctx = Ctx(
@@ -92,6 +106,7 @@ class Worker:
                     settings=self.settings,
                     organization_id=job.organization_id,
                     hooks=self.hooks,
+                    shared_reads=shared_reads,
                 )
                 result = handler(ctx, job.payload)
                 if isinstance(result, Reschedule):
@@ -99,6 +114,7 @@ class Worker:
                     queue.mark_rescheduled(session, job.id, self.worker_id, run_at, result.reason, dead=False)
                 else:
                     queue.mark_succeeded(session, job.id, self.worker_id, self.clock.now())
+            return True
         except Exception as exc:
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             dead = job.attempts >= job.max_attempts
@@ -108,3 +124,4 @@ class Worker:
             log.warning(
                 "job_failed", job_id=job.id, kind=job.kind, attempt=job.attempts, dead=dead, error=error
             )
+            return False

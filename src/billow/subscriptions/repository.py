@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billow.db.context import Ctx
@@ -23,18 +23,23 @@ def of_org(ctx: Ctx) -> Select[Subscription]:
     return select(Subscription).where(Subscription.organization_id == ctx.org_id)
 
 
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_NEXT = (
+    select(Subscription)
+    .where(
+        Subscription.organization_id == bindparam("org"),
+        Subscription.previous_subscription_id == bindparam("previous"),
+        Subscription.status != CANCELED,
+    )
+    .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+    .limit(1)
+)
+
+
 def next_subscription(session: Session, subscription: Subscription) -> Subscription | None:
     """The most recently created successor that is not canceled (Lago's ``next_subscription``)."""
-    return session.scalar(
-        select(Subscription)
-        .where(
-            Subscription.organization_id == subscription.organization_id,
-            Subscription.previous_subscription_id == subscription.id,
-            Subscription.status != CANCELED,
-        )
-        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_NEXT, {"org": subscription.organization_id, "previous": subscription.id})
 
 
 def next_subscriptions_of(session: Session, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Subscription]:

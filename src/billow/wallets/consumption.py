@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from billow.billing.adjustments import AdjustmentRequest
 from billow.billing.math import InvoiceTotals
@@ -62,6 +62,17 @@ def metric_targets(ctx: Ctx, wallet_ids: list[uuid.UUID]) -> dict[uuid.UUID, fro
     return {i: frozenset(v) for i, v in targets.items()}
 
 
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_PAYING_WALLETS = select(Wallet.id).where(
+    Wallet.organization_id == bindparam("org"),
+    Wallet.customer_id == bindparam("customer"),
+    Wallet.status == "active",
+    Wallet.currency == bindparam("currency"),
+    Wallet.balance_cents > 0,
+)
+
+
 class WalletsSource:
     """The ``wallets`` adjustment source (wired in ``billow.runtime.build_hooks``)."""
 
@@ -71,17 +82,8 @@ class WalletsSource:
         invoice = request.invoice
         if not request.finalizing or request.kind not in PAID_BY_WALLETS:
             return {}
-        ids = list(
-            ctx.session.scalars(
-                select(Wallet.id).where(
-                    Wallet.organization_id == ctx.org_id,
-                    Wallet.customer_id == invoice.customer_id,
-                    Wallet.status == "active",
-                    Wallet.currency == invoice.currency,
-                    Wallet.balance_cents > 0,
-                )
-            )
-        )
+        params = {"org": ctx.org_id, "customer": invoice.customer_id, "currency": invoice.currency}
+        ids = list(ctx.session.scalars(_PAYING_WALLETS, params))
         if not ids:
             return {}
         ledger.lock_wallets(ctx, ids)

@@ -15,6 +15,7 @@ from billow.customers.billing_entities import billing_entity_ids_for_codes
 from billow.customers.models import Customer
 from billow.customers.service import get_customer
 from billow.db.context import Ctx
+from billow.db.pages import page_of
 from billow.wallets.models import (
     STATUSES,
     TRANSACTION_STATUSES,
@@ -109,11 +110,7 @@ def list_wallets(ctx: Ctx, filters: WalletFilters, page: PageParams) -> tuple[li
         stmt = stmt.join(Customer, Customer.id == Wallet.customer_id).where(
             func.coalesce(Wallet.billing_entity_id, Customer.billing_entity_id).in_(entity_ids)
         )
-    total = int(ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    items = ctx.session.scalars(
-        stmt.order_by(Wallet.created_at.desc(), Wallet.id).offset(page.offset).limit(page.per_page)
-    ).all()
-    return list(items), total
+    return page_of(ctx.session, stmt, page, Wallet.created_at.desc(), Wallet.id)
 
 
 def find_transaction(ctx: Ctx, lago_id: str) -> WalletTransaction:
@@ -153,13 +150,7 @@ def list_transactions(
         stmt = stmt.where(WalletTransaction.transaction_type == filters.transaction_type)
     if filters.transaction_status in TRANSACTION_STATUSES:
         stmt = stmt.where(WalletTransaction.transaction_status == filters.transaction_status)
-    total = int(ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    items = ctx.session.scalars(
-        stmt.order_by(WalletTransaction.created_at.desc(), WalletTransaction.id)
-        .offset(page.offset)
-        .limit(page.per_page)
-    ).all()
-    return list(items), total
+    return page_of(ctx.session, stmt, page, WalletTransaction.created_at.desc(), WalletTransaction.id)
 
 
 def list_consumptions(

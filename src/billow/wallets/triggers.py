@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from billow.billing.models import Invoice
 from billow.customers.models import Customer
@@ -33,11 +33,16 @@ LISTENER_NAME = "wallets.ongoing_balance"
 WINDOW = timedelta(minutes=5)
 
 
+# Built once (asked when every invoice is finalized): the values are bound.
+_ACTIVE = select(Wallet.id).where(Wallet.organization_id == bindparam("org"), Wallet.status == "active")
+_CUSTOMER_ACTIVE = _ACTIVE.where(Wallet.customer_id == bindparam("customer")).limit(1)
+_ACTIVE = _ACTIVE.limit(1)
+
+
 def _has_active_wallet(ctx: Ctx, customer_id: object | None = None) -> bool:
-    stmt = select(Wallet.id).where(Wallet.organization_id == ctx.org_id, Wallet.status == "active")
-    if customer_id is not None:
-        stmt = stmt.where(Wallet.customer_id == customer_id)
-    return ctx.session.scalar(stmt.limit(1)) is not None
+    if customer_id is None:
+        return ctx.session.scalar(_ACTIVE, {"org": ctx.org_id}) is not None
+    return ctx.session.scalar(_CUSTOMER_ACTIVE, {"org": ctx.org_id, "customer": customer_id}) is not None
 
 
 def wanted_codes(ctx: Ctx, codes: Collection[str]) -> set[str]:

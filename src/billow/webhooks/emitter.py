@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from billow.db.context import Ctx
 from billow.jobs.queue import enqueue
@@ -28,6 +28,15 @@ def endpoint_accepts(endpoint: WebhookEndpoint, names: set[str]) -> bool:
     return any(name in endpoint.event_types for name in names)
 
 
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_ENDPOINTS = (
+    select(WebhookEndpoint)
+    .where(WebhookEndpoint.organization_id == bindparam("org"))
+    .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+)
+
+
 def emit(ctx: Ctx, webhook_type: str, obj: Any) -> int:
     """Queue ``webhook_type`` about ``obj`` for every endpoint of the organization that wants it.
 
@@ -37,11 +46,7 @@ def emit(ctx: Ctx, webhook_type: str, obj: Any) -> int:
     entry = CATALOG[webhook_type]
     if entry.serializer is None:
         raise RuntimeError(f"webhook type {webhook_type} has no serializer yet")
-    endpoints = ctx.session.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.organization_id == ctx.org_id)
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-    ).all()
+    endpoints = ctx.session.scalars(_ENDPOINTS, {"org": ctx.org_id}).all()
     targets = [e for e in endpoints if endpoint_accepts(e, {entry.name, entry.body_name})]
     if not targets:
         return 0

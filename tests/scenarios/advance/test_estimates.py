@@ -11,6 +11,7 @@ import pytest
 
 from tests.advance.helpers import advance_charge, metric, row_counts, send, settle, setup
 from tests.pricing.helpers import create_tax, ok
+from tests.scenarios.helpers import fee_owner, metric_item, subscription_and_charge_ids, unattached_fee_ids
 
 pytestmark = pytest.mark.slow
 
@@ -45,33 +46,11 @@ def test_estimate_fees_prices_the_event_after_the_stored_ones_with_taxes_and_sto
     [fee] = fees
     transaction_id = fee.pop("event_transaction_id")
     assert uuid.UUID(transaction_id)
-    sub = ok(api.get("/subscriptions/sub_1"))["subscription"]
-    charge_id = ok(api.get("/plans/pro"))["plan"]["charges"][0]["lago_id"]
+    sub, charge_id = subscription_and_charge_ids(api)
     assert fee == {
-        "lago_id": None,
-        "lago_charge_id": charge_id,
-        "lago_charge_filter_id": None,
-        "lago_fixed_charge_id": None,
-        "lago_invoice_id": None,
-        "lago_true_up_fee_id": None,
-        "lago_true_up_parent_fee_id": None,
-        "lago_original_fee_id": None,
-        "lago_subscription_id": sub["lago_id"],
-        "external_subscription_id": "sub_1",
-        "lago_customer_id": sub["lago_customer_id"],
-        "external_customer_id": "cus_1",
-        "item": {
-            "type": "charge",
-            "code": "storage",
-            "name": "Storage",
-            "description": None,
-            "invoice_display_name": "Storage",
-            "filters": None,
-            "filter_invoice_display_name": None,
-            "lago_item_id": bm["lago_id"],
-            "item_type": "BillableMetric",
-            "grouped_by": {},
-        },
+        **unattached_fee_ids(None, charge_id),
+        **fee_owner(sub),
+        "item": metric_item("storage", "Storage", bm["lago_id"]),
         "pay_in_advance": True,
         "invoiceable": True,
         # 4 stored, 3 more: the mark rises by 3 → 3 × 2.
@@ -175,8 +154,7 @@ def test_estimate_instant_fees_percentage_exact_body(api, runtime):
     )
     assert row_counts(runtime) == before
     [fee] = ok(response)["fees"]
-    sub = ok(api.get("/subscriptions/sub_1"))["subscription"]
-    charge_id = ok(api.get("/plans/pro"))["plan"]["charges"][0]["lago_id"]
+    sub, charge_id = subscription_and_charge_ids(api)
     assert fee == {
         "lago_id": None,
         "lago_charge_id": charge_id,
@@ -184,22 +162,8 @@ def test_estimate_instant_fees_percentage_exact_body(api, runtime):
         "lago_invoice_id": None,
         "lago_true_up_fee_id": None,
         "lago_true_up_parent_fee_id": None,
-        "lago_subscription_id": sub["lago_id"],
-        "external_subscription_id": "sub_1",
-        "lago_customer_id": sub["lago_customer_id"],
-        "external_customer_id": "cus_1",
-        "item": {
-            "type": "charge",
-            "code": "payments",
-            "name": "Payments",
-            "description": None,
-            "invoice_display_name": "Payments",
-            "filters": None,
-            "filter_invoice_display_name": None,
-            "lago_item_id": bm["lago_id"],
-            "item_type": "BillableMetric",
-            "grouped_by": {},
-        },
+        **fee_owner(sub),
+        "item": metric_item("payments", "Payments", bm["lago_id"]),
         "pay_in_advance": True,
         "invoiceable": True,
         "amount_cents": "40.0",

@@ -26,6 +26,7 @@ from tests.advance.helpers import (
 )
 from tests.billing.helpers import add_endpoint, invoices, webhooks
 from tests.pricing.helpers import create_tax, ok
+from tests.scenarios.helpers import fee_owner, metric_item, unattached_fee_ids
 from tests.support.openapi import assert_matches_webhook
 
 pytestmark = pytest.mark.slow
@@ -98,30 +99,9 @@ def test_non_invoiceable_fee_is_unattached_taxed_and_announced(api, runtime, org
     assert_matches_webhook("fee.created", hook)
     sub = ok(api.get("/subscriptions/sub_1"))["subscription"]
     expected = {
-        "lago_id": fee["lago_id"],
-        "lago_charge_id": fee["lago_charge_id"],
-        "lago_charge_filter_id": None,
-        "lago_fixed_charge_id": None,
-        "lago_invoice_id": None,
-        "lago_true_up_fee_id": None,
-        "lago_true_up_parent_fee_id": None,
-        "lago_original_fee_id": None,
-        "lago_subscription_id": sub["lago_id"],
-        "external_subscription_id": "sub_1",
-        "lago_customer_id": sub["lago_customer_id"],
-        "external_customer_id": "cus_1",
-        "item": {
-            "type": "charge",
-            "code": "storage",
-            "name": "Storage",
-            "description": None,
-            "invoice_display_name": "Storage",
-            "filters": None,
-            "filter_invoice_display_name": None,
-            "lago_item_id": bm["lago_id"],
-            "item_type": "BillableMetric",
-            "grouped_by": {},
-        },
+        **unattached_fee_ids(fee["lago_id"], fee["lago_charge_id"]),
+        **fee_owner(sub),
+        "item": metric_item("storage", "Storage", bm["lago_id"]),
         "pay_in_advance": True,
         "invoiceable": False,
         "amount_cents": 700,

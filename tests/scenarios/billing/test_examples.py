@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from tests.billing.helpers import (
+    at,
     clock,
     customer,
     fee_of,
@@ -18,12 +17,13 @@ from tests.billing.helpers import (
     terminate,
 )
 from tests.pricing.helpers import create_tax, ok
+from tests.scenarios.helpers import (
+    change_to_yearly,
+    ex4_monthly_until_the_upgrade,
+    ex5_monthly_until_the_downgrade,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @pytest.mark.parametrize(
@@ -47,18 +47,13 @@ def test_ex3_weekly_advance_prorated_in_customer_timezone(api, runtime, created,
 
 
 def test_ex4_upgrade_monthly_to_yearly_anniversary(api, runtime):
-    start_clock(runtime, at("2023-06-29T12:12:00Z"))
-    customer(api)
-    plan(api, "monthly", amount_cents=1000, pay_in_advance=True)
-    plan(api, "yearly", interval="yearly", amount_cents=12000, pay_in_advance=True)
-    subscribe(api, "monthly", billing_time="anniversary")
-    clock(api, "2023-09-28T05:00:00Z")
+    ex4_monthly_until_the_upgrade(api, runtime)
     assert [i["fees_amount_cents"] for i in invoices(api)] == [1000, 1000, 1000]
     second = invoices(api)[1]["billing_periods"][0]
     assert second["subscription_from_datetime"] == "2023-07-29T00:00:00Z"
     assert second["charges_from_datetime"] == "2023-06-29T12:12:00Z"
     assert second["charges_to_datetime"] == "2023-07-28T23:59:59Z"
-    subscribe(api, "yearly", billing_time="anniversary")
+    change_to_yearly(api)
     clock(api, "2023-09-28T05:00:05Z")
     upgrade = invoices(api)[-1]
     periods = {p["invoicing_reason"]: p for p in upgrade["billing_periods"]}
@@ -71,13 +66,8 @@ def test_ex4_upgrade_monthly_to_yearly_anniversary(api, runtime):
 
 
 def test_ex5_downgrade_monthly_to_yearly_anniversary(api, runtime):
-    start_clock(runtime, at("2023-07-19T12:12:00Z"))
-    customer(api)
-    plan(api, "monthly", amount_cents=12900, pay_in_advance=True)
-    plan(api, "yearly", interval="yearly", amount_cents=118800, pay_in_advance=True)
-    subscribe(api, "monthly", billing_time="anniversary")
-    clock(api, "2023-11-09T10:00:00Z")
-    subscribe(api, "yearly", billing_time="anniversary")
+    ex5_monthly_until_the_downgrade(api, runtime)
+    change_to_yearly(api)
     clock(api, "2023-11-19T02:00:00Z")
     found = invoices(api)
     assert [i["fees_amount_cents"] for i in found[:4]] == [12900, 12900, 12900, 12900]

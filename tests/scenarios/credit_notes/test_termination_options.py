@@ -14,8 +14,10 @@ from tests.billing.helpers import (
     clock,
     customer,
     drain,
+    event,
     fee_of,
     invoices,
+    metric,
     plan,
     start_clock,
     subscribe,
@@ -23,20 +25,10 @@ from tests.billing.helpers import (
     tick_at,
     webhooks,
 )
-from tests.billing.test_charge_fees import event, metric
-from tests.credit_notes.helpers import amounts, at, credit_notes, pay, split
+from tests.credit_notes.helpers import amounts, at, credit_notes, pay, split, totals
 from tests.pricing.helpers import create_tax
 
 pytestmark = pytest.mark.slow
-
-
-def _totals(invoice: dict[str, Any]) -> tuple[int, int, int, int]:
-    return (
-        invoice["fees_amount_cents"],
-        invoice["taxes_amount_cents"],
-        invoice["credit_notes_amount_cents"],
-        invoice["total_amount_cents"],
-    )
 
 
 def test_ex8_termination_invoice_consumes_the_credit_note(api, runtime):
@@ -61,7 +53,7 @@ def test_ex8_termination_invoice_consumes_the_credit_note(api, runtime):
     [note] = credit_notes(api)
     assert amounts(note) == (1700, 0, 1700)
     termination = invoices(api)[-1]
-    assert _totals(termination) == (207, 0, 207, 0)
+    assert totals(termination) == (207, 0, 207, 0)
     [note] = credit_notes(api)
     assert split(note) == (1700, 0, 0, 1493)
     assert note["credit_status"] == "available"
@@ -95,7 +87,7 @@ def test_ex15_credit(api, runtime):
     drain(api, runtime)
     [note] = credit_notes(api)
     assert amounts(note) == (2500, 500, 3000)
-    assert _totals(invoices(api)[-1]) == (5000, 1000, 3000, 3000)
+    assert totals(invoices(api)[-1]) == (5000, 1000, 3000, 3000)
     assert split(credit_notes(api)[0]) == (3000, 0, 0, 0)
 
 
@@ -111,7 +103,7 @@ def test_ex15_refund_after_a_partial_payment(api, runtime):
         1500,
         "pending",
     )
-    assert _totals(invoices(api)[-1]) == (5000, 1000, 1500, 4500)
+    assert totals(invoices(api)[-1]) == (5000, 1000, 1500, 4500)
 
 
 def test_ex15_skip(api, runtime):
@@ -119,7 +111,7 @@ def test_ex15_skip(api, runtime):
     terminate(api, on_termination_credit_note="skip")
     drain(api, runtime)
     assert credit_notes(api) == []
-    assert _totals(invoices(api)[-1]) == (5000, 1000, 0, 6000)
+    assert totals(invoices(api)[-1]) == (5000, 1000, 0, 6000)
 
 
 def test_ex15_skip_the_termination_invoice(api, runtime):
@@ -139,5 +131,5 @@ def test_ex15_same_day_termination(api, runtime):
     assert amounts(note) == (7143, 1429, 8572)
     assert note["lago_invoice_id"] == start["lago_id"]
     assert fee_of(invoices(api)[-1], "charge")["amount_cents"] == 5000
-    assert _totals(invoices(api)[-1]) == (5000, 1000, 6000, 0)
+    assert totals(invoices(api)[-1]) == (5000, 1000, 6000, 0)
     assert split(credit_notes(api)[0]) == (8572, 0, 0, 2572)

@@ -8,8 +8,18 @@ from typing import Any
 
 import pytest
 
-from tests.billing.helpers import clock, customer, fee_of, invoices, plan, start_clock, subscribe, tick_at
-from tests.billing.test_charge_fees import event, metric
+from tests.billing.helpers import (
+    clock,
+    customer,
+    event,
+    fee_of,
+    invoices,
+    metric,
+    plan,
+    start_clock,
+    subscribe,
+    tick_at,
+)
 from tests.credit_notes.helpers import at, create
 from tests.pricing.helpers import create_tax, ok
 from tests.wallets.helpers import create_wallet, get_wallet, transactions, webhook_counts

@@ -28,6 +28,7 @@ from billow.billing.assembly import write_fees
 from billow.billing.boundaries import compute_boundaries, period_key
 from billow.billing.events import FeeEvent
 from billow.billing.fees.drafts import FeeDraft
+from billow.billing.fees.rows import fee_from_draft
 from billow.billing.finalization import finalize_or_close
 from billow.billing.issuing import finalizes_zero_amount, net_payment_term_days
 from billow.billing.math import FeeLine, FeeTaxes, TaxRate, compute_fee_taxes, grouping
@@ -53,37 +54,15 @@ def fee_exists(ctx: Ctx, key: str) -> bool:
 
 
 def fee_row(ctx: Ctx, draft: FeeDraft, customer_id: uuid.UUID) -> Fee:
-    """An unattached fee row (no invoice) from ``draft``."""
+    """An unattached fee row (no invoice) from ``draft``, created now. Pay-in-advance drafts
+    carry their ``idempotency_key`` (``None`` for estimates); they have no fixed charge, add-on
+    or description, so those columns stay null as before."""
     now = ctx.now()
-    return Fee(
-        id=new_id(),
+    return fee_from_draft(
+        draft,
         organization_id=ctx.org_id,
-        invoice_id=None,
         customer_id=customer_id,
-        subscription_id=draft.subscription_id,
-        charge_id=draft.charge_id,
-        charge_filter_id=draft.charge_filter_id,
-        billable_metric_id=draft.billable_metric_id,
-        idempotency_key=draft.idempotency_key,
-        fee_type=draft.fee_type,
-        invoiceable=draft.invoiceable,
-        pay_in_advance=draft.pay_in_advance,
-        invoice_display_name=draft.invoice_display_name,
-        grouped_by=draft.grouped_by,
-        amount_currency=draft.amount_currency,
-        amount_cents=draft.amount_cents,
-        precise_amount_cents=draft.precise_amount_cents,
-        unit_amount_cents=draft.unit_amount_cents,
-        precise_unit_amount=draft.precise_unit_amount,
-        units=draft.units,
-        total_aggregated_units=draft.total_aggregated_units,
-        events_count=draft.events_count,
-        amount_details=draft.amount_details,
-        properties=draft.properties,
-        pricing_unit_details=draft.pricing_unit_details,
-        pay_in_advance_event_id=draft.pay_in_advance_event_id,
-        pay_in_advance_event_transaction_id=draft.pay_in_advance_event_transaction_id,
-        payment_status="pending",
+        invoice_id=None,
         created_at=now,
         updated_at=now,
     )

@@ -24,6 +24,7 @@ from billow.billing.advance.fees import display_interval, fee_money
 from billow.billing.advance.invoices import fee_exists, store_unattached
 from billow.billing.assembly import BilledPeriod
 from billow.billing.boundaries import Boundaries
+from billow.billing.catalog import plan_charges, plan_unbilled_advance_charges
 from billow.billing.events import FeeEvent
 from billow.billing.fees.drafts import FEE_PRECISION, FeeDraft
 from billow.billing.fees.engine import FeeEngine
@@ -34,7 +35,6 @@ from billow.billing.subjects import BilledSubscription
 from billow.core.currencies import currency_exponent
 from billow.db.context import Ctx
 from billow.pricing.charge_models import ChargeInput
-from billow.pricing.plans.lookup import charges_for_plan, has_unbilled_advance_charges
 from billow.pricing.plans.views import ChargeView
 from billow.subscriptions.periods import local_date
 from billow.webhooks.emitter import emit
@@ -142,12 +142,12 @@ def renewal_fees(
     start, end = bounds.charges_from_datetime, bounds.charges_to_datetime
     if start is None or end is None or _changed_plan_today(billed, bounds):
         return []
-    if not has_unbilled_advance_charges(ctx, billed.plan.id):  # what ``_renews`` needs first
+    if not plan_unbilled_advance_charges(ctx, billed.plan.id):  # what ``_renews`` needs first
         return []
     upgraded_away = billed.terminated and billed.upgraded
     window = UsageWindow(start, end, bounds.charges_duration, billed.timezone, False, upgraded_away)
     created: list[Fee] = []
-    for view in charges_for_plan(ctx, billed.plan.id):
+    for view in plan_charges(ctx, billed.plan.id):
         if not _renews(view, billed):
             continue
         usage = list(engine.usage.charge_usage(ctx, view, billed.subscription, window))

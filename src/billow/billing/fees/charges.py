@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal, localcontext
 
 from billow.billing.boundaries import Boundaries
+from billow.billing.catalog import plan_charges
 from billow.billing.fees.drafts import FEE_PRECISION, FeeDraft
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.taxes import TaxResolver
@@ -26,7 +27,6 @@ from billow.core.currencies import currency_exponent
 from billow.core.money import DECIMAL_CONTEXT, decimal_str, round_half_up, to_cents
 from billow.db.context import Ctx
 from billow.pricing.charge_models import ChargeInput, ChargeResult, convert_pricing_unit_amount
-from billow.pricing.plans.lookup import charges_for_plan
 from billow.pricing.plans.models import Charge
 from billow.pricing.plans.views import ChargeView
 from billow.subscriptions.periods import billing_dates, day_count
@@ -251,12 +251,12 @@ def charge_fee_drafts(
     ``charge_ids`` narrows it to those charges."""
     if for_invoice and not bounds.has_charges:
         return []
-    views = charges_for_plan(ctx, billed.plan.id)
+    views = plan_charges(ctx, billed.plan.id)
     if charge_ids is not None:
         views = [v for v in views if v.charge.id in charge_ids]
     next_metric_ids: set[object] = set()
     if for_invoice and billed.terminated and billed.upgraded and billed.next_subscription is not None:
-        next_metric_ids = {v.metric.id for v in charges_for_plan(ctx, billed.next_subscription.plan_id)}
+        next_metric_ids = {v.metric.id for v in plan_charges(ctx, billed.next_subscription.plan_id)}
     fees: list[FeeDraft] = []
     for view in views:
         if for_invoice and (

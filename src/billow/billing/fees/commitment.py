@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 
 from billow.billing.boundaries import Boundaries, property_datetime
+from billow.billing.catalog import plan_commitment
 from billow.billing.fees.drafts import FEE_PRECISION, FeeDraft
 from billow.billing.fees.history import InvoiceFacts, SubscriptionHistory
 from billow.billing.fees.subscription_fee import split_period_allows_fee
@@ -25,7 +26,6 @@ from billow.billing.models import Fee, Invoice, InvoiceSubscription
 from billow.billing.subjects import BilledSubscription
 from billow.core.money import cents_to_amount
 from billow.db.context import Ctx
-from billow.pricing.plans.lookup import minimum_commitment
 from billow.subscriptions.periods import Period, day_count, day_end_utc, day_start_utc, local_date
 
 DEFAULT_NAME = "Minimum commitment"
@@ -138,7 +138,7 @@ def commitment_fee(
     current: Sequence[FeeDraft],
     taxes: TaxResolver,
 ) -> FeeDraft | None:
-    found = minimum_commitment(ctx, billed.plan.id)
+    found = plan_commitment(ctx, billed.plan.id)
     if found is None or found[0].amount_cents <= 0:
         return None
     commitment, commitment_taxes = found

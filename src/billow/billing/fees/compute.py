@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from billow.billing.boundaries import Boundaries
+from billow.billing.catalog import plan_fixed_charges
 from billow.billing.fees.charges import charge_fee_drafts
 from billow.billing.fees.commitment import commitment_fee
 from billow.billing.fees.drafts import FeeDraft
@@ -23,7 +24,6 @@ from billow.billing.fees.taxes import TaxResolver
 from billow.billing.parties import customer_by_id, parties_for
 from billow.billing.subjects import BilledSubscription, load_billed_subscription
 from billow.db.context import Ctx
-from billow.pricing.plans.lookup import fixed_charges_for_plan
 from billow.subscriptions.models import Subscription
 from billow.subscriptions.periods import billing_dates, local_date
 
@@ -39,7 +39,7 @@ def subscription_invoice_fees(
     """Fee drafts of ``billed`` for the invoice described by ``facts`` over ``bounds``."""
     history = load_history(ctx, billed.id, facts, local_date(facts.timestamp, billed.timezone))
     fees: list[FeeDraft] = []
-    fixed = fixed_charges_for_plan(ctx, billed.plan.id)
+    fixed = plan_fixed_charges(ctx, billed.plan.id)
     advance_fixed = any(v.fixed_charge.pay_in_advance for v in fixed)
     if should_bill_subscription_fee(billed, facts, history, has_advance_fixed_charges=advance_fixed):
         fees.append(subscription_fee(billed, bounds, facts, history, taxes))

@@ -15,6 +15,7 @@ from decimal import Decimal, localcontext
 from sqlalchemy import select
 
 from billow.billing.boundaries import Boundaries, property_datetime
+from billow.billing.catalog import plan_fixed_charges
 from billow.billing.fees.drafts import FEE_PRECISION, FeeDraft
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.history import InvoiceFacts, SubscriptionHistory
@@ -25,7 +26,6 @@ from billow.core.currencies import currency_exponent
 from billow.core.money import DECIMAL_CONTEXT, round_half_up, to_cents
 from billow.db.context import Ctx
 from billow.pricing.charge_models import ChargeInput, ProratedEventValue
-from billow.pricing.plans.lookup import fixed_charges_for_plan
 from billow.pricing.plans.views import FixedChargeView
 from billow.subscriptions.periods import billing_dates, day_count
 
@@ -33,7 +33,7 @@ UNITS_PRECISION = Decimal("1e-6")
 
 
 def advance_fixed_charges(ctx: Ctx, plan_id: uuid.UUID) -> bool:
-    return any(v.fixed_charge.pay_in_advance for v in fixed_charges_for_plan(ctx, plan_id))
+    return any(v.fixed_charge.pay_in_advance for v in plan_fixed_charges(ctx, plan_id))
 
 
 def _should_bill_any(billed: BilledSubscription, facts: InvoiceFacts, views: list[FixedChargeView]) -> bool:
@@ -161,7 +161,7 @@ def fixed_charge_fee_drafts(
     if not bounds.has_fixed_charges:
         return []
     if views is None:
-        views = fixed_charges_for_plan(ctx, billed.plan.id)
+        views = plan_fixed_charges(ctx, billed.plan.id)
     if not views or not _should_bill_any(billed, facts, views):
         return []
     fees: list[FeeDraft] = []

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 
 from billow.billing.models import Fee, Invoice, InvoiceSubscription
 from billow.db.context import Ctx
@@ -42,38 +43,57 @@ def _utc_day(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+# Built once (statement construction is a good part of a query's cost): the values are bound.
+_REASONS = (
+    select(InvoiceSubscription.invoicing_reason, Invoice.status)
+    .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
+    .where(
+        InvoiceSubscription.organization_id == bindparam("org"),
+        InvoiceSubscription.subscription_id == bindparam("sub"),
+    )
+    .order_by(InvoiceSubscription.created_at, InvoiceSubscription.id)
+)
+
+
+def _subscription_fees(excluding: bool) -> Select[int, Any, Any]:
+    elsewhere = and_(Fee.created_at >= bindparam("day_start"), Fee.created_at < bindparam("day_end"))
+    if excluding:
+        excluded = Fee.invoice_id.not_in(bindparam("excluded", expanding=True))
+        elsewhere = and_(elsewhere, or_(Fee.invoice_id.is_(None), excluded))
+    return select(
+        func.count(Fee.id),
+        func.coalesce(func.sum(case((Fee.created_at < bindparam("created_at"), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((elsewhere, 1), else_=0)), 0),
+    ).where(
+        Fee.organization_id == bindparam("org"),
+        Fee.subscription_id == bindparam("sub"),
+        Fee.fee_type == "subscription",
+        Fee.deleted_at.is_(None),
+    )
+
+
+_FEES = {excluding: _subscription_fees(excluding) for excluding in (False, True)}
+
+
 def load_history(
     ctx: Ctx, subscription_id: uuid.UUID, facts: InvoiceFacts, local_day: date
 ) -> SubscriptionHistory:
     session = ctx.session
-    rows = session.execute(
-        select(InvoiceSubscription.invoicing_reason, Invoice.status)
-        .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
-        .where(
-            InvoiceSubscription.organization_id == ctx.org_id,
-            InvoiceSubscription.subscription_id == subscription_id,
-        )
-        .order_by(InvoiceSubscription.created_at, InvoiceSubscription.id)
-    ).all()
+    rows = session.execute(_REASONS, {"org": ctx.org_id, "sub": subscription_id}).all()
     invoice_count = sum(1 for _, status in rows if status != "deleted")
     # Lago compares the fee's creation time with the issuing day as a UTC day.
     day_start, day_end = _utc_day(local_day)
     excluded = [i for i in (facts.invoice_id, facts.voided_invoice_id) if i is not None]
-    elsewhere = and_(Fee.created_at >= day_start, Fee.created_at < day_end)
+    params: dict[str, object] = {
+        "org": ctx.org_id,
+        "sub": subscription_id,
+        "created_at": facts.created_at,
+        "day_start": day_start,
+        "day_end": day_end,
+    }
     if excluded:
-        elsewhere = and_(elsewhere, or_(Fee.invoice_id.is_(None), Fee.invoice_id.not_in(excluded)))
-    ever, earlier, on_day = session.execute(
-        select(
-            func.count(Fee.id),
-            func.coalesce(func.sum(case((Fee.created_at < facts.created_at, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((elsewhere, 1), else_=0)), 0),
-        ).where(
-            Fee.organization_id == ctx.org_id,
-            Fee.subscription_id == subscription_id,
-            Fee.fee_type == "subscription",
-            Fee.deleted_at.is_(None),
-        )
-    ).one()
+        params["excluded"] = excluded
+    ever, earlier, on_day = session.execute(_FEES[bool(excluded)], params).one()
     return SubscriptionHistory(
         invoice_count=invoice_count,
         invoice_subscription_count=len(rows),

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from billow.billing.catalog import metric_aggregation_spec
 from billow.billing.fees.usage import BucketUsage, UsageWindow
 from billow.db.context import Ctx
 from billow.metering.aggregation import (
@@ -29,7 +30,6 @@ from billow.metering.aggregation import (
     ProrationOptions,
     WeightedSumOptions,
 )
-from billow.metering.specs import metric_spec
 from billow.metering.store.aggregate_sql import SqlAggregation
 from billow.pricing.charge_models import ProratedEventValue
 from billow.pricing.plans.filters import values_dict
@@ -114,7 +114,7 @@ def request_for(
     return AggregationRequest(
         organization_id=ctx.org_id,
         external_subscription_id=subscription.external_id,
-        metric=metric_spec(ctx, view.metric),
+        metric=metric_aggregation_spec(ctx, view.metric),
         from_datetime=window.from_datetime,
         to_datetime=window.to_datetime,
         filters=tuple(

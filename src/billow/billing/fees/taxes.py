@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from billow.billing.catalog import billing_entity_tax_rates, plan_tax_rates
 from billow.billing.fees.drafts import TaxLike, tax_rates
 from billow.billing.math import FeeType, TaxRate, TaxSources, resolve_fee_taxes
 from billow.customers.taxes import customer_taxes
 from billow.db.context import Ctx
-from billow.pricing.plans.lookup import plan_taxes
-from billow.pricing.taxes.service import billing_entity_taxes
 
 
 class TaxResolver:
@@ -30,12 +29,12 @@ class TaxResolver:
 
     def _plan(self, plan_id: uuid.UUID) -> tuple[TaxRate, ...]:
         if plan_id not in self._plans:
-            self._plans[plan_id] = tax_rates(plan_taxes(self._ctx, plan_id))
+            self._plans[plan_id] = plan_tax_rates(self._ctx, plan_id)
         return self._plans[plan_id]
 
     def _defaults(self) -> tuple[TaxRate, ...]:
         if self._entity is None:
-            self._entity = tax_rates(billing_entity_taxes(self._ctx, self._entity_id))
+            self._entity = billing_entity_tax_rates(self._ctx, self._entity_id)
         return self._entity
 
     def _customer_taxes(self) -> tuple[TaxRate, ...]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 
 from billow.billing.adjustments import AdjustmentRequest
 from billow.billing.math import InvoiceTotals, ProgressiveBillingFee, ProgressiveBillingInvoice, grouping
@@ -50,28 +50,39 @@ class ProgressiveBillingHooks:
     on_excess: tuple[Callable[[Ctx, ProgressiveBillingExcess], object], ...] = ()
 
 
+def _latest_progressive(excluding: bool) -> Select[Invoice]:
+    query = (
+        select(Invoice)
+        .join(InvoiceSubscription, InvoiceSubscription.invoice_id == Invoice.id)
+        .where(
+            Invoice.organization_id == bindparam("org"),
+            Invoice.invoice_type == "progressive_billing",
+            Invoice.status.in_(BILLED_STATUSES),
+            InvoiceSubscription.subscription_id == bindparam("sub"),
+            InvoiceSubscription.charges_from_datetime <= bindparam("at"),
+            InvoiceSubscription.charges_to_datetime > bindparam("at"),
+        )
+        .order_by(Invoice.issuing_date.desc(), Invoice.created_at.desc(), Invoice.id.desc())
+        .limit(1)
+    )
+    if excluding:
+        query = query.where(Invoice.id != bindparam("exclude"))
+    return query
+
+
+# Built once (every invoice asks): the values are bound.
+_LATEST_PROGRESSIVE = {excluding: _latest_progressive(excluding) for excluding in (False, True)}
+
+
 def latest_progressive_invoice(
     ctx: Ctx, subscription_id: uuid.UUID, at: datetime, *, exclude: uuid.UUID | None = None
 ) -> Invoice | None:
     """The latest finalized/failed progressive invoice of the subscription whose usage window
     holds ``at`` (``charges_from ≤ at < charges_to``)."""
-    query = (
-        select(Invoice)
-        .join(InvoiceSubscription, InvoiceSubscription.invoice_id == Invoice.id)
-        .where(
-            Invoice.organization_id == ctx.org_id,
-            Invoice.invoice_type == "progressive_billing",
-            Invoice.status.in_(BILLED_STATUSES),
-            InvoiceSubscription.subscription_id == subscription_id,
-            InvoiceSubscription.charges_from_datetime <= at,
-            InvoiceSubscription.charges_to_datetime > at,
-        )
-        .order_by(Invoice.issuing_date.desc(), Invoice.created_at.desc(), Invoice.id.desc())
-        .limit(1)
-    )
+    params: dict[str, object] = {"org": ctx.org_id, "sub": subscription_id, "at": at}
     if exclude is not None:
-        query = query.where(Invoice.id != exclude)
-    return ctx.session.scalar(query)
+        params["exclude"] = exclude
+    return ctx.session.scalar(_LATEST_PROGRESSIVE[exclude is not None], params)
 
 
 def _drawn(ctx: Ctx, pb: Invoice, exclude: uuid.UUID | None) -> int:
@@ -126,11 +137,15 @@ class ProgressiveCreditSource:
     def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
         if request.kind not in CREDITED_KINDS:
             return {}
-        rows = ctx.session.scalars(
-            select(InvoiceSubscription)
-            .where(InvoiceSubscription.invoice_id == request.invoice.id)
-            .order_by(InvoiceSubscription.created_at, InvoiceSubscription.id)
-        ).all()
+        rows = request.subscription_rows
+        if rows is None:
+            rows = tuple(
+                ctx.session.scalars(
+                    select(InvoiceSubscription)
+                    .where(InvoiceSubscription.invoice_id == request.invoice.id)
+                    .order_by(InvoiceSubscription.created_at, InvoiceSubscription.id)
+                )
+            )
         invoices: list[ProgressiveBillingInvoice] = []
         seen: set[uuid.UUID] = set()
         for row in rows:
@@ -146,11 +161,12 @@ class ProgressiveCreditSource:
 
     def persist(self, ctx: Ctx, request: AdjustmentRequest, totals: InvoiceTotals) -> None:
         invoice = request.invoice
-        ctx.session.execute(
-            delete(Credit).where(
-                Credit.invoice_id == invoice.id, Credit.progressive_billing_invoice_id.is_not(None)
+        if not request.new_invoice:
+            ctx.session.execute(
+                delete(Credit).where(
+                    Credit.invoice_id == invoice.id, Credit.progressive_billing_invoice_id.is_not(None)
+                )
             )
-        )
         now = ctx.now()
         for credit in totals.progressive_billing_credits:
             pb_id = uuid.UUID(credit.progressive_billing_invoice_id)

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from billow.db.context import Ctx
 from billow.pricing.coupons.models import AppliedCoupon, Coupon, CouponTarget
@@ -45,21 +45,25 @@ class InvoiceableCoupon:
         return bool(self.plan_ids or self.billable_metric_ids)
 
 
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_ACTIVE = (
+    select(AppliedCoupon)
+    .where(
+        AppliedCoupon.organization_id == bindparam("org"),
+        AppliedCoupon.customer_id == bindparam("customer"),
+        AppliedCoupon.status == "active",
+    )
+    .order_by(AppliedCoupon.created_at, AppliedCoupon.id)
+    .execution_options(populate_existing=True)
+)
+_ACTIVE_LOCKED = _ACTIVE.with_for_update()
+
+
 def lock_invoiceable_coupons(ctx: Ctx, customer_id: uuid.UUID) -> list[InvoiceableCoupon]:
     """The customer's active applied coupons, oldest first, locked for the transaction."""
-    stmt = (
-        select(AppliedCoupon)
-        .where(
-            AppliedCoupon.organization_id == ctx.org_id,
-            AppliedCoupon.customer_id == customer_id,
-            AppliedCoupon.status == "active",
-        )
-        .order_by(AppliedCoupon.created_at, AppliedCoupon.id)
-        .execution_options(populate_existing=True)
-    )
-    if ctx.dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    applied = list(ctx.session.scalars(stmt))
+    stmt = _ACTIVE_LOCKED if ctx.dialect == "postgresql" else _ACTIVE
+    applied = list(ctx.session.scalars(stmt, {"org": ctx.org_id, "customer": customer_id}))
     if not applied:
         return []
     coupon_ids = {a.coupon_id for a in applied}
