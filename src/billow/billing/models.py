@@ -174,7 +174,10 @@ class Fee(IdMixin, TimestampsMixin, Base):
     __tablename__ = "fees"
     __table_args__ = (
         Index("ix_fees_org_created", "organization_id", "created_at"),
-        Index("ix_fees_subscription", "subscription_id", "created_at"),
+        # organization first: every fee query is org-scoped, and with the organization in a second
+        # index PostgreSQL's generic plans AND-ed both, scanning all of an organization's fees
+        # per invoice (quadratic billing runs).
+        Index("ix_fees_org_subscription", "organization_id", "subscription_id", "created_at"),
         # One pay-in-advance fee per (charge, event) and similar idempotent fees.
         Index(
             "uq_fees_idempotency_key",

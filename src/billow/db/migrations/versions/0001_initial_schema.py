@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 03:23:45.091001
+Create Date: 2026-11-27 05:31:55.175093
 """
 
 from __future__ import annotations
@@ -1374,7 +1374,9 @@ def upgrade() -> None:
     with op.batch_alter_table("fees", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_fees_invoice_id"), ["invoice_id"], unique=False)
         batch_op.create_index("ix_fees_org_created", ["organization_id", "created_at"], unique=False)
-        batch_op.create_index("ix_fees_subscription", ["subscription_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_fees_org_subscription", ["organization_id", "subscription_id", "created_at"], unique=False
+        )
         batch_op.create_index(
             "uq_fees_idempotency_key",
             ["organization_id", "idempotency_key"],
@@ -1867,7 +1869,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("idempotency_key IS NOT NULL"),
             sqlite_where=sa.text("idempotency_key IS NOT NULL"),
         )
-        batch_op.drop_index("ix_fees_subscription")
+        batch_op.drop_index("ix_fees_org_subscription")
         batch_op.drop_index("ix_fees_org_created")
         batch_op.drop_index(batch_op.f("ix_fees_invoice_id"))
 
