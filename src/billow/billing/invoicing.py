@@ -29,18 +29,17 @@ from sqlalchemy.exc import IntegrityError
 from billow.billing.advance.renewal import renew_non_invoiceable_charges
 from billow.billing.assembly import BilledPeriod, compute_subscription_invoice
 from billow.billing.boundaries import compute_boundaries, period_key
+from billow.billing.drafts import new_generating_invoice, new_invoice_subscription
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.fixed_charges import advance_fixed_charges
 from billow.billing.fees.taxes import TaxResolver
 from billow.billing.finalization import settle_generated
 from billow.billing.hooks import before_termination_invoice
-from billow.billing.issuing import grace_period_days, net_payment_term_days, subscription_invoice_dates
-from billow.billing.models import Invoice, InvoiceSubscription
-from billow.billing.numbering import draft_number
+from billow.billing.issuing import grace_period_days, subscription_invoice_dates
+from billow.billing.models import Invoice
 from billow.billing.parties import InvoiceParties, customer_by_id, parties_for
 from billow.billing.recurring import recurring_period_billed
 from billow.billing.subjects import load_billed_subscription
-from billow.core.ids import new_id
 from billow.core.timefmt import parse_iso_datetime
 from billow.customers.models import Customer
 from billow.db.context import Ctx
@@ -124,24 +123,15 @@ def create_subscription_invoice(
     recurring = any(item.reason == PERIODIC for item in items)
     billing_day = local_date(timestamp, parties.timezone)
     dates = subscription_invoice_dates(customer, parties.settings_entity, billing_day, recurring=recurring)
-    invoice = Invoice(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        billing_entity_id=parties.entity.id,
-        customer_id=customer.id,
+    invoice = new_generating_invoice(
+        ctx,
+        parties,
         invoice_type="subscription",
-        status="generating",
-        payment_status="pending",
-        currency="",
-        number=draft_number(parties.entity),
-        timezone=parties.timezone,
+        currency="",  # the first subscription's plan currency, set below
         issuing_date=dates.issuing_date,
-        payment_due_date=dates.payment_due_date,
         expected_finalization_date=dates.expected_finalization_date,
-        net_payment_term=net_payment_term_days(customer, parties.settings_entity),
         skip_charges=all(item.reason == STARTING for item in items),
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     periods: list[BilledPeriod] = []
     for item in items:
@@ -157,23 +147,16 @@ def create_subscription_invoice(
             timestamp,
             already_billed=partial(recurring_period_billed, ctx, billed.id),
         )
-        row = InvoiceSubscription(
-            id=new_id(),
-            organization_id=ctx.org_id,
-            invoice_id=invoice.id,
-            subscription_id=billed.id,
-            invoicing_reason=item.stored_reason,
+        row = new_invoice_subscription(
+            ctx,
+            invoice,
+            billed.id,
+            bounds,
+            reason=item.stored_reason,
             recurring=item.reason == PERIODIC,
             period_key=period_key(schedule, bounds),
             timestamp=bounds.timestamp,
-            from_datetime=bounds.from_datetime,
-            to_datetime=bounds.to_datetime,
-            charges_from_datetime=bounds.charges_from_datetime,
-            charges_to_datetime=bounds.charges_to_datetime,
-            fixed_charges_from_datetime=bounds.fixed_charges_from_datetime,
-            fixed_charges_to_datetime=bounds.fixed_charges_to_datetime,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
         periods.append(BilledPeriod(row, billed, bounds))
     invoice.currency = periods[0].billed.plan.amount_currency

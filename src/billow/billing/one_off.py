@@ -17,24 +17,24 @@ Errors, in Lago's order, before anything is written: 404 ``customer_not_found``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from billow.billing.assembly import write_fees
+from billow.billing.drafts import new_generating_invoice
 from billow.billing.events import InvoiceEvent
 from billow.billing.fees.drafts import FeeDraft, tax_rates
 from billow.billing.hooks import invoice_finalized
-from billow.billing.issuing import finalizes_zero_amount, net_payment_term_days
+from billow.billing.issuing import finalizes_zero_amount
 from billow.billing.math import TaxRate, TaxSources, resolve_fee_taxes
 from billow.billing.models import Invoice
-from billow.billing.numbering import assign_number, draft_number
+from billow.billing.numbering import assign_number
 from billow.billing.parties import InvoiceParties, parties_for
 from billow.core.currencies import CURRENCY_CODES
 from billow.core.errors import NotFound, ValidationFailed
-from billow.core.ids import new_id
 from billow.core.money import cents_to_amount, round_half_up
 from billow.core.timefmt import parse_iso_datetime
 from billow.customers.billing_entities import resolve_billing_entity
@@ -232,24 +232,13 @@ def create_one_off_invoice(ctx: Ctx, data: OneOffInvoiceInput) -> Invoice:
         drafts.append(_draft(line, currency, resolve_fee_taxes("add_on", sources)))
 
     now = ctx.now()
-    issuing = local_date(now, parties.timezone)
-    term = net_payment_term_days(customer, parties.settings_entity)
-    invoice = Invoice(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        billing_entity_id=parties.entity.id,
-        customer_id=customer.id,
+    invoice = new_generating_invoice(
+        ctx,
+        parties,
         invoice_type="one_off",
-        status="generating",
-        payment_status="pending",
         currency=currency,
-        number=draft_number(parties.entity),
-        timezone=parties.timezone,
-        issuing_date=issuing,
-        payment_due_date=issuing + timedelta(days=term),
-        net_payment_term=term,
-        created_at=now,
-        updated_at=now,
+        issuing_date=local_date(now, parties.timezone),
+        now=now,
     )
     ctx.session.add(invoice)
     ctx.session.flush()

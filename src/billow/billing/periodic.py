@@ -17,8 +17,9 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 
 from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, PERIODIC
 from billow.billing.models import InvoiceSubscription
@@ -50,8 +51,25 @@ class DueRow:
     pending_successor: bool = False
 
 
-def _timezone_column() -> ColumnElement[str]:
+def timezone_column() -> ColumnElement[str]:
+    """A subscription's applicable timezone (customer → billing entity → UTC), over the joins of
+    :func:`active_subscriptions`."""
     return func.coalesce(Customer.timezone, BillingEntity.timezone, literal("UTC"))
+
+
+def active_subscriptions(*columns: Any) -> Select[Any]:
+    """``columns`` of the active subscriptions, joined to their customer, the customer's billing
+    entity and their plan: what the billing-day tick reads. The test clock's bound of this tick
+    (``billow.testclock.horizon.periodic_bound``) reads it too, so the two cannot drift apart;
+    each adds its own columns and conditions."""
+    return (
+        select(*columns)
+        .select_from(Subscription)
+        .join(Customer, Customer.id == Subscription.customer_id)
+        .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.status == "active")
+    )
 
 
 def zones_starting_a_day(names: Iterable[str], hour: datetime) -> list[str]:
@@ -62,22 +80,14 @@ def zones_starting_a_day(names: Iterable[str], hour: datetime) -> list[str]:
 
 def timezones_starting_a_day(ctx: Ctx, hour: datetime) -> list[str]:
     """Applicable timezones of customers with an active subscription whose day starts at ``hour``."""
-    tz = _timezone_column()
-    names = ctx.session.scalars(
-        select(tz)
-        .select_from(Subscription)
-        .join(Customer, Customer.id == Subscription.customer_id)
-        .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
-        .where(Subscription.status == "active")
-        .distinct()
-    ).all()
+    names = ctx.session.scalars(active_subscriptions(timezone_column()).distinct()).all()
     return zones_starting_a_day(names, hour)
 
 
 def _chunks(ctx: Ctx, timezones: Sequence[str]) -> Iterator[list[tuple]]:
-    tz = _timezone_column()
+    tz = timezone_column()
     stmt = (
-        select(
+        active_subscriptions(
             Subscription.id,
             Subscription.organization_id,
             Subscription.customer_id,
@@ -95,10 +105,7 @@ def _chunks(ctx: Ctx, timezones: Sequence[str]) -> Iterator[list[tuple]]:
             Plan.bill_fixed_charges_monthly,
             Plan.amount_currency,
         )
-        .join(Customer, Customer.id == Subscription.customer_id)
-        .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
-        .join(Plan, Plan.id == Subscription.plan_id)
-        .where(Subscription.status == "active", tz.in_(list(timezones)))
+        .where(tz.in_(list(timezones)))
         .order_by(Subscription.customer_id, Subscription.id)
         .limit(CHUNK)
     )

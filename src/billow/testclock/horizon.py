@@ -29,10 +29,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from billow.billing.models import Invoice
+from billow.billing.periodic import active_subscriptions, timezone_column
 from billow.customers.models import Customer
 from billow.jobs.models import Job
 from billow.jobs.queue import PENDING, RUNNING
@@ -232,22 +233,17 @@ def alerts_bound(session: Session, after: datetime, settings: Settings) -> datet
 
 def periodic_bound(session: Session, after: datetime, _settings: Settings) -> datetime | None:
     """``enqueue_periodic_billing``: at the first hour of a local day that is a billing day
-    (``is_billing_day``) of an active subscription (same timezone rule and joins as the task)."""
-    tz_column = func.coalesce(Customer.timezone, BillingEntity.timezone, literal("UTC"))
+    (``is_billing_day``) of an active subscription (the task's own select and timezone rule:
+    :func:`billow.billing.periodic.active_subscriptions`)."""
     rows = session.execute(
-        select(
-            tz_column,
+        active_subscriptions(
+            timezone_column(),
             Subscription.subscription_at,
             Subscription.billing_time,
             Plan.interval,
             Plan.bill_charges_monthly,
             Plan.bill_fixed_charges_monthly,
-        )
-        .join(Customer, Customer.id == Subscription.customer_id)
-        .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
-        .join(Plan, Plan.id == Subscription.plan_id)
-        .where(Subscription.status == "active")
-        .distinct()
+        ).distinct()
     ).all()
     nxt = next_hour(after)
     found = []

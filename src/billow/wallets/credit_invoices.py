@@ -9,18 +9,16 @@ finalized when that payment succeeds (issuing and due dates: that day).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from billow.billing.assembly import write_fees
+from billow.billing.drafts import new_generating_invoice
 from billow.billing.events import InvoiceEvent
 from billow.billing.fees.drafts import FeeDraft
-from billow.billing.issuing import net_payment_term_days
 from billow.billing.models import Invoice
-from billow.billing.numbering import assign_number, draft_number
+from billow.billing.numbering import assign_number
 from billow.billing.parties import InvoiceParties, customer_by_id, invoice_parties, parties_for
 from billow.core.currencies import currency_exponent
-from billow.core.ids import new_id
 from billow.db.context import Ctx
 from billow.subscriptions.periods import local_date
 from billow.wallets.models import Wallet, WalletTransaction
@@ -46,24 +44,14 @@ def bill_paid_credits(ctx: Ctx, wallet: Wallet, tx: WalletTransaction) -> Invoic
     parties = parties_for(ctx, customer, wallet.billing_entity_id)
     now = ctx.now()
     today = local_date(now, parties.timezone)
-    term = net_payment_term_days(customer, parties.settings_entity)
-    invoice = Invoice(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        billing_entity_id=parties.entity.id,
-        customer_id=customer.id,
+    invoice = new_generating_invoice(
+        ctx,
+        parties,
         invoice_type="credit",
-        status="generating",
-        payment_status="pending",
         currency=wallet.currency,
-        number=draft_number(parties.entity),
-        timezone=parties.timezone,
         issuing_date=today,
-        payment_due_date=today + timedelta(days=term),
         expected_finalization_date=today,
-        net_payment_term=term,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     ctx.session.add(invoice)
     ctx.session.flush()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import partial
 
 from sqlalchemy import select
@@ -26,14 +25,14 @@ from sqlalchemy.exc import IntegrityError
 from billow.billing.advance.fees import AdvanceSubject
 from billow.billing.assembly import write_fees
 from billow.billing.boundaries import compute_boundaries, period_key
+from billow.billing.drafts import new_generating_invoice, new_invoice_subscription
 from billow.billing.events import FeeEvent
 from billow.billing.fees.drafts import FeeDraft
 from billow.billing.fees.rows import fee_from_draft
 from billow.billing.finalization import finalize_or_close
-from billow.billing.issuing import finalizes_zero_amount, net_payment_term_days
+from billow.billing.issuing import finalizes_zero_amount
 from billow.billing.math import FeeLine, FeeTaxes, TaxRate, compute_fee_taxes, grouping
 from billow.billing.models import Fee, FeeAppliedTax, Invoice, InvoiceSubscription
-from billow.billing.numbering import draft_number
 from billow.billing.recurring import recurring_period_billed
 from billow.core.ids import new_id
 from billow.db.context import Ctx
@@ -141,28 +140,15 @@ def unattached_fee(ctx: Ctx, subject: AdvanceSubject, draft: FeeDraft) -> Fee | 
 
 def _new_invoice(ctx: Ctx, subject: AdvanceSubject, draft: FeeDraft) -> Invoice:
     parties = subject.parties
-    customer = parties.customer
     issuing = local_date(subject.bounds.timestamp, parties.timezone)
-    term = net_payment_term_days(customer, parties.settings_entity)
-    now = ctx.now()
-    return Invoice(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        billing_entity_id=parties.entity.id,
-        customer_id=customer.id,
+    return new_generating_invoice(
+        ctx,
+        parties,
         invoice_type="subscription",
-        status="generating",
-        payment_status="pending",
         currency=draft.amount_currency,
-        number=draft_number(parties.entity),
-        timezone=parties.timezone,
         issuing_date=issuing,
-        payment_due_date=issuing + timedelta(days=term),
         expected_finalization_date=issuing,
-        net_payment_term=term,
-        skip_charges=False,
-        created_at=now,
-        updated_at=now,
+        now=ctx.now(),
     )
 
 
@@ -173,24 +159,16 @@ def _invoice_subscription(ctx: Ctx, subject: AdvanceSubject, invoice: Invoice) -
     bounds = compute_boundaries(
         schedule, timestamp, already_billed=partial(recurring_period_billed, ctx, billed.id)
     )
-    now = ctx.now()
-    return InvoiceSubscription(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        invoice_id=invoice.id,
-        subscription_id=billed.id,
-        invoicing_reason=IN_ADVANCE_CHARGE,
+    return new_invoice_subscription(
+        ctx,
+        invoice,
+        billed.id,
+        bounds,
+        reason=IN_ADVANCE_CHARGE,
         recurring=False,
         period_key=period_key(schedule, bounds),
         timestamp=timestamp,
-        from_datetime=bounds.from_datetime,
-        to_datetime=bounds.to_datetime,
-        charges_from_datetime=bounds.charges_from_datetime,
-        charges_to_datetime=bounds.charges_to_datetime,
-        fixed_charges_from_datetime=bounds.fixed_charges_from_datetime,
-        fixed_charges_to_datetime=bounds.fixed_charges_to_datetime,
-        created_at=now,
-        updated_at=now,
+        now=ctx.now(),
     )
 
 

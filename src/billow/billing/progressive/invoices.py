@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import timedelta
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 
 from billow.billing.assembly import write_fees
 from billow.billing.boundaries import Boundaries
+from billow.billing.drafts import new_generating_invoice, new_invoice_subscription
 from billow.billing.events import InvoiceEvent
 from billow.billing.fees.charges import charge_view_fees
 from billow.billing.fees.drafts import FeeDraft
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.taxes import TaxResolver
 from billow.billing.hooks import invoice_finalized
-from billow.billing.issuing import net_payment_term_days
-from billow.billing.models import Invoice, InvoiceSubscription
-from billow.billing.numbering import assign_number, draft_number
+from billow.billing.models import Invoice
+from billow.billing.numbering import assign_number
 from billow.billing.parties import customer_by_id, parties_for
 from billow.billing.progressive.models import AppliedUsageThreshold
 from billow.billing.subjects import BilledSubscription, load_billed_subscription
@@ -83,42 +82,25 @@ def create_progressive_invoice(
         billing_dates(billed.schedule(), max(now, billed.started_at), current_usage=True)
     )
     issuing = local_date(now, parties.timezone)
-    term = net_payment_term_days(customer, parties.settings_entity)
-    invoice = Invoice(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        billing_entity_id=parties.entity.id,
-        customer_id=customer.id,
+    invoice = new_generating_invoice(
+        ctx,
+        parties,
         invoice_type="progressive_billing",
-        status="generating",
-        payment_status="pending",
         currency=billed.plan.amount_currency,
-        number=draft_number(parties.entity),
-        timezone=parties.timezone,
         issuing_date=issuing,
-        payment_due_date=issuing + timedelta(days=term),
         expected_finalization_date=issuing,
-        net_payment_term=term,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
-    period = InvoiceSubscription(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        invoice_id=invoice.id,
-        subscription_id=subscription.id,
-        invoicing_reason="progressive_billing",
+    period = new_invoice_subscription(
+        ctx,
+        invoice,
+        subscription.id,
+        bounds,
+        reason="progressive_billing",
         recurring=False,
         period_key=_period_key(crossing_key),
         timestamp=now,
-        from_datetime=bounds.from_datetime,
-        to_datetime=bounds.to_datetime,
-        charges_from_datetime=bounds.charges_from_datetime,
-        charges_to_datetime=bounds.charges_to_datetime,
-        fixed_charges_from_datetime=bounds.fixed_charges_from_datetime,
-        fixed_charges_to_datetime=bounds.fixed_charges_to_datetime,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     applied = [
         AppliedUsageThreshold(
