@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from billow.db.engine import PG_WORK_MEM, Database
+from billow.db.engine import PG_PLAN_CACHE_MODE, PG_WORK_MEM, Database
 
 
 @pytest.mark.postgres_only
@@ -15,6 +15,8 @@ def test_connections_get_billows_work_mem(db_url: str) -> None:
     try:
         with db.engine.connect() as conn:
             assert conn.execute(text("SHOW work_mem")).scalar() == PG_WORK_MEM == "32MB"
+            plan_cache_mode = conn.execute(text("SHOW plan_cache_mode")).scalar()
+            assert plan_cache_mode == PG_PLAN_CACHE_MODE == "force_custom_plan"
     finally:
         db.dispose()
 
@@ -26,5 +28,6 @@ def test_the_urls_own_options_win(db_url: str) -> None:
     try:
         with db.engine.connect() as conn:
             assert conn.execute(text("SHOW work_mem")).scalar() == "8MB"
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
     finally:
         db.dispose()
