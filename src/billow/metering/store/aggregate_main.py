@@ -365,18 +365,25 @@ def read_unique_fast(result: Any, keys: Sequence[str], buckets: Sequence[Bucket]
     return partials
 
 
-def unique_union_statement(scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket]) -> Select[Any]:
-    """SQLite, exclusive plans whose buckets group by different key lists: the first try of
-    :func:`unique_fast_statement` for all of them in ONE scan. Group column ``gi`` is the value of
+def masked_group_columns(r: FromClause, keys: Sequence[str], buckets: Sequence[Bucket]) -> list[Expr]:
+    """Group columns over the union of the buckets' key lists: ``gi`` is the value of
     ``keys[i]`` only for events of a bucket that groups by it (NULL for the others), so grouping
-    by every key never splits a bucket that does not group by it; ``FILTER (b = p)`` keeps the
-    buckets apart where their rows share a group row."""
-    window, _ = main_window(scope)
-    r = rows(scope, window, keys, _columns(scope, Numbers(scope.dialect), False))
-    gcols: list[Expr] = []
+    by every key never splits a bucket that does not group by it."""
+    out: list[Expr] = []
     for i, key in enumerate(keys):
         positions = [b.position for b in buckets if key in b.group_keys]
-        gcols.append(case((r.c.b.in_(positions), r.c[f"g{i}"])).label(f"g{i}"))
+        out.append(case((r.c.b.in_(positions), r.c[f"g{i}"])).label(f"g{i}"))
+    return out
+
+
+def unique_union_statement(scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket]) -> Select[Any]:
+    """SQLite, exclusive plans whose buckets group by different key lists: the first try of
+    :func:`unique_fast_statement` for all of them in ONE scan, grouped by
+    :func:`masked_group_columns`; ``FILTER (b = p)`` keeps the buckets apart where their rows
+    share a group row."""
+    window, _ = main_window(scope)
+    r = rows(scope, window, keys, _columns(scope, Numbers(scope.dialect), False))
+    gcols = masked_group_columns(r, keys, buckets)
     cols: list[Expr] = []
     for bucket in buckets:
         p = bucket.position
@@ -409,16 +416,22 @@ def read_unique_union(result: Any, keys: Sequence[str], buckets: Sequence[Bucket
     return partials
 
 
-def unique_statement(scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket]) -> Select[Any]:
+def unique_statement(
+    scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket], *, masked: bool = False
+) -> Select[Any]:
     """Values whose last operation (``timestamp, created_at, id``) is an add, per bucket/group.
 
     Per value: the latest add and the latest remove timestamps (one grouped pass, no sort of the
     events by time); a value is active when it has an add later than any remove. A tie at the
     same timestamp (``amb``) is resolved by :func:`unique_exact_statement`.
+
+    ``masked`` (PostgreSQL, exclusive plan, grouped by bucket): ``keys`` is the union of the
+    buckets' key lists and the groups are :func:`masked_group_columns` — buckets that group by
+    different keys in one scan (:func:`read_unique` projects each row on its bucket's keys).
     """
     window, _ = main_window(scope)
     r = rows(scope, window, keys, _columns(scope, Numbers(scope.dialect), False))
-    gcols = group_key_columns(r, keys)
+    gcols = masked_group_columns(r, keys, buckets) if masked else group_key_columns(r, keys)
     grouped = by_bucket(scope) and scope.plan.exclusive
     lead = [r.c.b] if grouped else []
     targets: list[Bucket | None] = [None] if grouped else list(buckets)
@@ -447,11 +460,12 @@ def unique_statement(scope: Scope, keys: Sequence[str], buckets: Sequence[Bucket
 
 
 def read_unique(
-    scope: Scope, result: Any, keys: Sequence[str], buckets: Sequence[Bucket]
+    scope: Scope, result: Any, keys: Sequence[str], buckets: Sequence[Bucket], *, masked: bool = False
 ) -> tuple[Partials, bool]:
     partials: Partials = {}
     ambiguous = False
     grouped = by_bucket(scope) and scope.plan.exclusive
+    by_position = {b.position: b for b in buckets}
     for row in result:
         group = group_of(row, keys)
         targets = [(int(row["b"]), 0)] if grouped else [(b.position, b.position) for b in buckets]
@@ -459,7 +473,12 @@ def read_unique(
             unique, amb, seen = int(row[f"u_{p}"] or 0), int(row[f"amb_{p}"] or 0), int(row[f"seen_{p}"] or 0)
             ambiguous = ambiguous or amb > 0
             if seen or not keys:
-                partials[(position, group)] = Partial(count=unique, rows=seen, unique=unique, ambiguous=amb)
+                own = project(group, by_position[position]) if masked else group
+                partials[(position, own)] = Partial(count=unique, rows=seen, unique=unique, ambiguous=amb)
+    if masked:  # a bucket without group keys always has its (empty) entry
+        for bucket in buckets:
+            if not bucket.group_keys:
+                partials.setdefault((bucket.position, ()), Partial(count=0, rows=0, unique=0))
     return partials, ambiguous
 
 

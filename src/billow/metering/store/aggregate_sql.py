@@ -122,13 +122,14 @@ class _Runner:
         return self.session.execute(stmt, params).mappings()
 
     def unique_union(self, scope: Scope) -> dict[PartialKey, Partial] | None:
-        """SQLite unique counts of an exclusive plan whose buckets group by different key
-        lists, in one scan (:func:`unique_union_statement`); ``None``: not applicable, or a
-        remove needs the per-key-list computation."""
+        """Unique counts of an exclusive plan whose buckets group by different key lists, in
+        one scan: on SQLite :func:`unique_union_statement` (``None`` when a remove needs the
+        per-key-list computation), on PostgreSQL :func:`unique_statement` over masked group
+        columns (``None`` when an add and a remove of a value tie on their timestamp: the
+        per-key-list computation resolves it). ``None`` too when not applicable."""
         buckets = scope.buckets
         if (
-            scope.dialect.is_pg
-            or scope.only_bucket is not None
+            scope.only_bucket is not None
             or not scope.plan.exclusive
             or not scope.plan.filters
             or len({b.group_keys for b in buckets}) < 2
@@ -136,6 +137,11 @@ class _Runner:
         ):
             return None
         keys = tuple(dict.fromkeys(key for bucket in buckets for key in bucket.group_keys))
+        if scope.dialect.is_pg:
+            build = partial(unique_statement, scope, keys, buckets, masked=True)
+            result = self.run(scope, "unique_masked", keys, buckets, build)
+            partials, ambiguous = read_unique(scope, result, keys, buckets, masked=True)
+            return None if ambiguous else partials
         result = self.run(
             scope, "unique_union", keys, buckets, partial(unique_union_statement, scope, keys, buckets)
         )
