@@ -1,4 +1,10 @@
-"""Shared fixtures: a migrated database per pytest worker, a runtime with a manual clock, an API client."""
+"""Shared fixtures: a migrated database per pytest worker, a runtime with a manual clock, an API client.
+
+Each test gets a fresh runtime (settings, clock, hooks, job registry, scheduler, worker) on an
+emptied database. What is costly and the same for every test is built once per worker: the
+database engine (and its pooled connections), the checked signing key, and the FastAPI app,
+whose routes take longer to build than most tests take to run (``app_client`` points it at the
+test's runtime)."""
 
 from __future__ import annotations
 
@@ -7,11 +13,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from billow.api.app import create_app
+from billow.api.deps import ApiKeyCache
 from billow.core.clock import ManualClock
 from billow.db.context import Ctx
+from billow.db.engine import Database
+from billow.metering.events.api import STATE_KEY as METERING_STATE_KEY
+from billow.metering.events.state import MeteringState
 from billow.runtime import Runtime, build_runtime
 from billow.settings import Settings
 from billow.webhooks.signing import generate_private_key_pem
@@ -44,6 +55,14 @@ def db_url(tmp_path_factory: pytest.TempPathFactory, worker_name: str) -> Iterat
 
 
 @pytest.fixture(scope="session")
+def worker_db(db_url: str) -> Iterator[Database]:
+    """The worker's engine, shared by the tests' runtimes (``runtime`` does not dispose it)."""
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
 def rsa_pem() -> str:
     return generate_private_key_pem().decode("ascii")
 
@@ -62,8 +81,9 @@ def settings(db_url: str, rsa_pem: str) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = build_runtime(settings, migrate=False)
+def runtime(settings: Settings, worker_db: Database, rsa_pem: str) -> Iterator[Runtime]:
+    # ``rsa_pem`` is the configured key (``settings``): generated here, so already valid.
+    rt = build_runtime(settings, migrate=False, db=worker_db, private_key_pem=rsa_pem.encode("ascii"))
     wipe(rt.db)
     clock = rt.manual_clock
     assert clock is not None
@@ -71,7 +91,7 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     rt.scheduler.clock = rt.clock
     rt.worker.clock = rt.clock
     yield rt
-    rt.close()
+    # Nothing to close: the engine is the worker's (``worker_db``), disposed after the last test.
 
 
 @pytest.fixture
@@ -84,10 +104,42 @@ def other_org(runtime: Runtime) -> Org:
     return make_org(runtime, "Globex")
 
 
+@pytest.fixture(scope="session")
+def _apps() -> dict[str, FastAPI]:
+    """The worker's apps, by the settings they were built with (in practice one)."""
+    return {}
+
+
+APP_STATE = {"runtime", "api_key_cache"}  # what ``create_app`` keeps on ``app.state``
+
+
+def _app_for(runtime: Runtime, apps: dict[str, FastAPI]) -> FastAPI:
+    """``create_app(runtime)``, reusing the app built for equal settings (``create_app`` reads
+    them once, e.g. the body size limit): the runtime and an empty API-key cache swapped in."""
+    key = runtime.settings.model_dump_json()
+    app = apps.get(key)
+    if app is None:
+        app = apps[key] = create_app(runtime)
+    else:
+        # Anything else kept on the app would leak from test to test: fail instead.
+        assert set(app.state._state) == APP_STATE, "new state on the app: reset it in app_client"
+        app.state.runtime = runtime
+        app.state.api_key_cache = ApiKeyCache()
+    return app
+
+
 @pytest.fixture
-def app_client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
-        yield client
+def app_client(runtime: Runtime, _apps: dict[str, FastAPI]) -> Iterator[TestClient]:
+    app = _app_for(runtime, _apps)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        # Ingestion's state (created on the first event request) holds the test's clock and
+        # settings, threads and connections: the next test gets its own.
+        metering: MeteringState | None = app.state._state.pop(METERING_STATE_KEY, None)
+        if metering is not None:
+            metering.close()
 
 
 @pytest.fixture
