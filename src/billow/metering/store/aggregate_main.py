@@ -143,7 +143,9 @@ def _columns(scope: Scope, numbers: Numbers, history: bool) -> list[Expr]:
     req = scope.request
     cols: list[Expr] = []
     if kind in ("sum_agg", "max_agg", "weighted_sum_agg"):
-        cols.extend(numbers.value_columns())  # latest_agg reads its value in latest_statement
+        # latest_agg reads its value in latest_statement
+        weighted = kind == "weighted_sum_agg" or (kind == "sum_agg" and req.options.proration is not None)
+        cols.extend(numbers.value_columns(weighted=weighted))
     if kind in ("latest_agg", "unique_count_agg"):
         cols.append(d.timestamp().label("ts"))
     if kind == "unique_count_agg":

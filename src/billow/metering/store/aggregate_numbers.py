@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from typing import Any
 
-from sqlalchemy import BigInteger, Numeric, Text, and_, func, null, type_coerce
+from sqlalchemy import BigInteger, Numeric, Text, and_, case, func, null, type_coerce
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from billow.core.money import DECIMAL_CONTEXT, ZERO
@@ -74,12 +74,18 @@ class Numbers:
         self.is_pg = dialect.is_pg
         self.exact = exact
 
-    def value_columns(self) -> list[Expr]:
+    def value_columns(self, *, weighted: bool = False) -> list[Expr]:
+        """``weighted`` (the statement computes :meth:`weighted`): on SQLite also ``si``, the
+        scaled value where the native products apply (|s| < 2^40), else NULL — tested once per
+        row instead of once per partial product."""
         if self.is_pg:
             return [self.dialect.numeric().label("v")]
         cols: list[Expr] = [self.dialect.numeric().label("n")]
         if not self.exact:
-            cols.append(self.dialect.scaled().label("s"))
+            scaled = self.dialect.scaled()
+            cols.append(scaled.label("s"))
+            if weighted:
+                cols.append(case((func.abs(scaled) < _SMALL, scaled)).label("si"))
         return cols
 
     # -- SUM --------------------------------------------------------------------------------
@@ -141,16 +147,24 @@ class Numbers:
             return [_filtered(func.sum(r.c.v * type_coerce(weight, Numeric())), cond).label(name)]
         if self.exact:
             return [_filtered(func.billow_wsum(null(), r.c.n, weight, type_=Text()), cond).label(name)]
-        small = and_(r.c.s.is_not(None), func.abs(r.c.s) < _SMALL)
-        s_hi, s_lo = _shift(r.c.s, _S_BITS), _mask(r.c.s, _S_BITS)
+        if "si" in r.c:  # NULL where the products do not apply: SUM skips those rows
+            s: Any = r.c.si
+            small: Expr | None = None
+            large: Expr = r.c.si.is_(None)
+        else:
+            s = r.c.s
+            small = and_(r.c.s.is_not(None), func.abs(r.c.s) < _SMALL)
+            large = ~small
+        s_hi, s_lo = _shift(s, _S_BITS), _mask(s, _S_BITS)
         w_hi, w_lo = _shift(weight, _W_BITS), _mask(weight, _W_BITS)
         parts = {"hh": s_hi * w_hi, "hl": s_hi * w_lo, "lh": s_lo * w_hi, "ll": s_lo * w_lo}
+        native_cond = cond if small is None else _and(cond, small)
         out: list[ColumnElement[Any]] = [
-            _filtered(func.sum(product, type_=BigInteger()), _and(cond, small)).label(f"{name}_{part}")
+            _filtered(func.sum(product, type_=BigInteger()), native_cond).label(f"{name}_{part}")
             for part, product in parts.items()
         ]
         out.append(
-            _filtered(func.billow_wsum(r.c.s, r.c.n, weight, type_=Text()), _and(cond, ~small)).label(
+            _filtered(func.billow_wsum(r.c.s, r.c.n, weight, type_=Text()), _and(cond, large)).label(
                 name + "_d"
             )
         )
