@@ -266,9 +266,11 @@ class Dialect:
     def timestamp(self) -> Expr:
         return EVENTS.c.timestamp if self.is_pg else type_coerce(EVENTS.c.timestamp, Text())
 
-    def micros_until(self, params: Params) -> Expr:
+    def micros_until(self, params: Params, *, clamp: bool = True) -> Expr:
         """Microseconds from ``max(timestamp, F)`` to T' (the weighted-sum weight; an exact
-        NUMERIC on PostgreSQL, an INTEGER on SQLite). Params ``w_end``, ``w_floor``(``_us``)."""
+        NUMERIC on PostgreSQL, an INTEGER on SQLite). Params ``w_end``, ``w_floor``(``_us``).
+        ``clamp=False``: the scan never reads a row before F (SQLite then skips the comparison
+        of every row's timestamp text with F)."""
         ts = self.timestamp()
         if self.is_pg:
             start = func.greatest(ts, params.bind("w_floor"))
@@ -277,6 +279,8 @@ class Dialect:
         # Billow today, but the column is nullable) parse the text (COALESCE is lazy in SQLite).
         parsed = func.unixepoch(func.substr(ts, 1, 19)) * 1_000_000 + cast(func.substr(ts, 21, 6), Integer())
         ts_us = func.coalesce(EVENTS.c.timestamp_us, parsed)
+        if not clamp:
+            return params.bind("w_end") - ts_us
         return params.bind("w_end") - case(
             (ts < params.bind("w_floor"), params.bind("w_floor_us")), else_=ts_us
         )

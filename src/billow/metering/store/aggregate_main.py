@@ -157,7 +157,9 @@ def _columns(scope: Scope, numbers: Numbers, history: bool) -> list[Expr]:
     if kind == "sum_agg" and req.options.proration is not None:
         cols.append((scope.bind("end_day1") - d.local_day_number(scope.params, "lds")).label("d"))
     if kind == "weighted_sum_agg":
-        cols.append(d.micros_until(scope.params).label("w"))
+        window, _ = main_window(scope)  # rows before F only when the scan reaches into history
+        clamp = window.history or not window.bounded
+        cols.append(d.micros_until(scope.params, clamp=clamp).label("w"))
     return cols
 
 
