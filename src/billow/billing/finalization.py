@@ -55,19 +55,29 @@ from billow.webhooks.emitter import emit
 FINALIZE_INVOICE_JOB = "billing.finalize_invoice"
 
 
-def _finalize_now(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
-    """``finalized`` with its number, or ``closed`` by the zero-amount rule."""
+def number_and_finalize(ctx: Ctx, invoice: Invoice, parties: InvoiceParties, *, now: datetime) -> None:
+    """Give ``invoice`` its number and make it ``finalized`` at ``now`` — nothing more: no
+    zero-amount rule, no webhook, no finalized hooks (the caller decides those)."""
+    assign_number(ctx, invoice, parties.customer, parties.entity, now)
+    invoice.status = "finalized"
+    invoice.finalized_at = now
+    invoice.updated_at = now
+    ctx.session.flush()
+
+
+def _finalize_now(
+    ctx: Ctx, invoice: Invoice, parties: InvoiceParties, *, webhook: str = "invoice.created"
+) -> None:
+    """``finalized`` with its number, ``webhook`` and the finalized hooks, or ``closed`` by the
+    zero-amount rule (no number, no webhook)."""
     now = ctx.now()
     invoice.updated_at = now
     if invoice.fees_amount_cents == 0 and not finalizes_zero_amount(parties.customer, parties.entity):
         invoice.status = "closed"
         ctx.session.flush()
         return
-    assign_number(ctx, invoice, parties.customer, parties.entity, now)
-    invoice.status = "finalized"
-    invoice.finalized_at = now
-    ctx.session.flush()
-    emit(ctx, "invoice.created", InvoiceEvent(invoice, now))
+    number_and_finalize(ctx, invoice, parties, now=now)
+    emit(ctx, webhook, InvoiceEvent(invoice, now))
     invoice_finalized(ctx, invoice)
 
 
@@ -82,10 +92,13 @@ def settle_generated(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> Non
     _finalize_now(ctx, invoice, parties)
 
 
-def finalize_or_close(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
-    """An invoice that never waits for a grace period (pay-in-advance charges): finalized with
-    its number and ``invoice.created``, or ``closed`` by the zero-amount rule."""
-    _finalize_now(ctx, invoice, parties)
+def finalize_or_close(
+    ctx: Ctx, invoice: Invoice, parties: InvoiceParties, *, webhook: str = "invoice.created"
+) -> None:
+    """An invoice that never waits for a grace period (pay-in-advance charges, one-off
+    invoices): finalized with its number and ``webhook`` (``invoice.created`` unless told),
+    or ``closed`` by the zero-amount rule."""
+    _finalize_now(ctx, invoice, parties, webhook=webhook)
 
 
 def invoice_periods(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> list[BilledPeriod]:

@@ -25,14 +25,11 @@ from pydantic import BaseModel, ConfigDict
 
 from billow.billing.assembly import write_fees
 from billow.billing.drafts import new_generating_invoice
-from billow.billing.events import InvoiceEvent
 from billow.billing.fees.drafts import FeeDraft, tax_rates
-from billow.billing.hooks import invoice_finalized
-from billow.billing.issuing import finalizes_zero_amount
+from billow.billing.finalization import finalize_or_close
 from billow.billing.math import TaxRate, TaxSources, resolve_fee_taxes
 from billow.billing.models import Invoice
-from billow.billing.numbering import assign_number
-from billow.billing.parties import InvoiceParties, parties_for
+from billow.billing.parties import parties_for
 from billow.core.currencies import CURRENCY_CODES
 from billow.core.errors import NotFound, ValidationFailed
 from billow.core.money import cents_to_amount, round_half_up
@@ -45,7 +42,6 @@ from billow.pricing.add_ons.models import AddOn
 from billow.pricing.add_ons.service import find_add_on, taxes_by_add_on
 from billow.pricing.taxes.service import billing_entity_taxes, resolve_tax_codes
 from billow.subscriptions.periods import local_date
-from billow.webhooks.emitter import emit
 
 
 class _Input(BaseModel):
@@ -179,22 +175,6 @@ def _draft(line: _Line, currency: str, taxes: tuple[TaxRate, ...]) -> FeeDraft:
     )
 
 
-def _finalize(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
-    """Lago's ``TransitionToFinalStatusService`` then ``invoice.one_off_created``."""
-    now = ctx.now()
-    invoice.updated_at = now
-    if invoice.fees_amount_cents == 0 and not finalizes_zero_amount(parties.customer, parties.entity):
-        invoice.status = "closed"
-        ctx.session.flush()
-        return
-    assign_number(ctx, invoice, parties.customer, parties.entity, now)
-    invoice.status = "finalized"
-    invoice.finalized_at = now
-    ctx.session.flush()
-    emit(ctx, "invoice.one_off_created", InvoiceEvent(invoice, now))
-    invoice_finalized(ctx, invoice)
-
-
 def create_one_off_invoice(ctx: Ctx, data: OneOffInvoiceInput) -> Invoice:
     external_id = data.external_customer_id
     customer = find_customer(ctx, str(external_id)) if external_id not in (None, "") else None
@@ -243,5 +223,6 @@ def create_one_off_invoice(ctx: Ctx, data: OneOffInvoiceInput) -> Invoice:
     ctx.session.add(invoice)
     ctx.session.flush()
     write_fees(ctx, invoice, drafts, finalizing=True, kind="one_off")
-    _finalize(ctx, invoice, parties)
+    # Lago's ``TransitionToFinalStatusService`` then ``invoice.one_off_created``.
+    finalize_or_close(ctx, invoice, parties, webhook="invoice.one_off_created")
     return invoice

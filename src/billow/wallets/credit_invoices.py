@@ -15,23 +15,14 @@ from billow.billing.assembly import write_fees
 from billow.billing.drafts import new_generating_invoice
 from billow.billing.events import InvoiceEvent
 from billow.billing.fees.drafts import FeeDraft
+from billow.billing.finalization import number_and_finalize
 from billow.billing.models import Invoice
-from billow.billing.numbering import assign_number
-from billow.billing.parties import InvoiceParties, customer_by_id, invoice_parties, parties_for
+from billow.billing.parties import customer_by_id, invoice_parties, parties_for
 from billow.core.currencies import currency_exponent
 from billow.db.context import Ctx
 from billow.subscriptions.periods import local_date
 from billow.wallets.models import Wallet, WalletTransaction
 from billow.webhooks.emitter import emit
-
-
-def _finalize(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
-    now = ctx.now()
-    assign_number(ctx, invoice, parties.customer, parties.entity, now)
-    invoice.status = "finalized"
-    invoice.finalized_at = now
-    invoice.updated_at = now
-    ctx.session.flush()
 
 
 def bill_paid_credits(ctx: Ctx, wallet: Wallet, tx: WalletTransaction) -> Invoice:
@@ -74,7 +65,7 @@ def bill_paid_credits(ctx: Ctx, wallet: Wallet, tx: WalletTransaction) -> Invoic
         invoice.updated_at = now
         ctx.session.flush()
     else:
-        _finalize(ctx, invoice, parties)
+        number_and_finalize(ctx, invoice, parties, now=ctx.now())
     return invoice
 
 
@@ -86,5 +77,5 @@ def finalize_open_credit_invoice(ctx: Ctx, invoice: Invoice) -> None:
     today = local_date(ctx.now(), parties.timezone)
     invoice.issuing_date = today
     invoice.payment_due_date = today
-    _finalize(ctx, invoice, parties)
+    number_and_finalize(ctx, invoice, parties, now=ctx.now())
     emit(ctx, "invoice.paid_credit_added", InvoiceEvent(invoice, ctx.now()))
