@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from billow.billing.models import Invoice
+from billow.customers.models import Customer
 from billow.jobs.models import Job, SchedulerState
 from billow.jobs.registry import JobKind, JobRegistry
 from billow.jobs.scheduler import TickTask
@@ -126,8 +127,15 @@ def _snapshot(runtime: Runtime) -> list[str]:
             lines.append(json.dumps(fields, default=str))
         for coupon in session.execute(select(Coupon).order_by(Coupon.code)).scalars():
             lines.append(json.dumps([coupon.code, coupon.status, coupon.terminated_at], default=str))
-        for wallet in session.execute(select(Wallet).order_by(Wallet.created_at, Wallet.name)).scalars():
-            lines.append(json.dumps([wallet.status, wallet.balance_cents, wallet.terminated_at], default=str))
+        # one wallet per customer: ordered by the customer (their creation times tie)
+        wallets = session.execute(
+            select(Customer.external_id, Wallet)
+            .join(Customer, Customer.id == Wallet.customer_id)
+            .order_by(Customer.external_id)
+        ).all()
+        for external_id, wallet in wallets:
+            fields = [external_id, wallet.status, wallet.balance_cents, wallet.terminated_at]
+            lines.append(json.dumps(fields, default=str))
         state = session.get(SchedulerState, "hourly")
         lines.append(str(state.last_tick_at if state else None))
     ids: dict[str, str] = {}
