@@ -90,10 +90,7 @@ def wipe(db: Database) -> None:
         _wipe_postgres(db)
         return
     with db.engine.begin() as conn:
-        filled = set(conn.execute(text(_sqlite_probe())).scalars())
-        for t in _tables():
-            if t.name in filled:
-                conn.execute(t.delete())
+        _delete_rows(conn, set(conn.execute(text(_sqlite_probe())).scalars()))
 
 
 def _wipe_postgres(db: Database) -> None:
@@ -105,9 +102,7 @@ def _wipe_postgres(db: Database) -> None:
     a table keep a page (a concurrent snapshot holding its dead rows), everything is truncated."""
     with db.engine.begin() as conn:
         used = set(conn.execute(text(_PG_USED_TABLES)).scalars())
-        for t in _tables():
-            if t.name in used:
-                conn.execute(t.delete())
+        _delete_rows(conn, used)
         for seq in conn.execute(text(_PG_USED_SEQUENCES)).scalars():
             conn.execute(text(f"ALTER SEQUENCE {seq} RESTART"))
     if not used:
@@ -119,6 +114,13 @@ def _wipe_postgres(db: Database) -> None:
         everything = [t.name for t in _tables()]
         conn.execute(text(f"TRUNCATE {_quoted(everything)} RESTART IDENTITY CASCADE"))
         _vacuum(conn, everything)
+
+
+def _delete_rows(conn: Connection, names: set[str]) -> None:
+    """``DELETE`` every row of the tables named, children before parents."""
+    for t in _tables():
+        if t.name in names:
+            conn.execute(t.delete())
 
 
 def _quoted(names: list[str]) -> str:

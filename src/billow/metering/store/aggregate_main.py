@@ -157,9 +157,8 @@ def _columns(scope: Scope, numbers: Numbers, history: bool) -> list[Expr]:
     if kind == "sum_agg" and req.options.proration is not None:
         cols.append((scope.bind("end_day1") - d.local_day_number(scope.params, "lds")).label("d"))
     if kind == "weighted_sum_agg":
-        window, _ = main_window(scope)  # rows before F only when the scan reaches into history
-        clamp = window.history or not window.bounded
-        cols.append(d.micros_until(scope.params, clamp=clamp).label("w"))
+        # the scan reads rows before F only when it reaches into history (main_window)
+        cols.append(d.micros_until(scope.params, clamp=history).label("w"))
     return cols
 
 
@@ -442,10 +441,15 @@ def read_unique_union(result: Any, keys: Sequence[str], buckets: Sequence[Bucket
                 group = tuple((key, row[f"g{index[key]}"]) for key in bucket.group_keys)
                 unique = int(row[f"dn_{p}"] or 0) + int(row[f"nn_{p}"] or 0)
                 partials[(p, group)] = Partial(count=unique, rows=seen, unique=unique)
-    for bucket in buckets:  # a bucket without group keys always has its (empty) entry
+    _keyless_entries(partials, buckets)
+    return partials
+
+
+def _keyless_entries(partials: Partials, buckets: Sequence[Bucket]) -> None:
+    """A bucket without group keys always has its (empty) entry."""
+    for bucket in buckets:
         if not bucket.group_keys:
             partials.setdefault((bucket.position, ()), Partial(count=0, rows=0, unique=0))
-    return partials
 
 
 def unique_statement(
@@ -507,10 +511,8 @@ def read_unique(
             if seen or not keys:
                 own = project(group, by_position[position]) if masked else group
                 partials[(position, own)] = Partial(count=unique, rows=seen, unique=unique, ambiguous=amb)
-    if masked:  # a bucket without group keys always has its (empty) entry
-        for bucket in buckets:
-            if not bucket.group_keys:
-                partials.setdefault((bucket.position, ()), Partial(count=0, rows=0, unique=0))
+    if masked:
+        _keyless_entries(partials, buckets)
     return partials, ambiguous
 
 
