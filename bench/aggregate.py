@@ -15,10 +15,11 @@ For every aggregation type it times ``aggregate`` without filters and with 3 fil
 p50 of the 5 aggregations together.
 
     .venv/bin/python bench/aggregate.py [--events 1000000] [--skip-pg] [--skip-sqlite]
-        [--types latest_agg,unique_count_agg] [--reps 3] [--typical-reps 21 (0: skip)]
+        [--types latest_agg,unique_count_agg] [--reps 5] [--typical-reps 21 (0: skip)]
 
 PostgreSQL: a fresh database ``billow_bench_aggregate`` is created on ``--pg-admin`` and dropped
-at the end. Medians of ``--reps`` timed runs after one untimed run (typical: 21 runs).
+at the end. Medians of ``--reps`` timed runs after one untimed run (typical: 21 runs), the engine's
+and the bare query's runs alternating.
 """
 
 from __future__ import annotations
@@ -232,14 +233,19 @@ def bare_sql(kind: str, filtered: bool, pg: bool, sub: str = SUB, code: str | No
 # -- timing --------------------------------------------------------------------------------------
 
 
-def median_ms(fn: Callable[[], Any], reps: int) -> float:
-    fn()
-    times = []
+def paired_median_ms(engine: Callable[[], Any], bare: Callable[[], Any], reps: int) -> tuple[float, float]:
+    """Medians of ``reps`` timed runs of each after one untimed run of each, the two alternating
+    (engine, bare, engine, bare, …) so that a drift of the machine's speed during the run weighs
+    on both sides of the ratio alike."""
+    engine()
+    bare()
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(reps):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+        for fn, sink in ((engine, times[0]), (bare, times[1])):
+            started = time.perf_counter()
+            fn()
+            sink.append(time.perf_counter() - started)
+    return statistics.median(times[0]) * 1000, statistics.median(times[1]) * 1000
 
 
 STATEMENTS = StatementCache()  # as the event store keeps it: statements built once per charge shape
@@ -263,9 +269,12 @@ def bench(
     for kind in types:
         for filtered in (False, True):
             label = "3 filters + 1 group" if filtered else "plain"
-            engine_ms = median_ms(lambda k=kind, f=filtered: run_engine(db, request(k, f)), reps)
             queries = bare_sql(kind, filtered, db.is_postgres)
-            bare_ms = median_ms(lambda q=queries: run_bare(db, q), reps)
+            engine_ms, bare_ms = paired_median_ms(
+                lambda k=kind, f=filtered: run_engine(db, request(k, f)),
+                lambda q=queries: run_bare(db, q),
+                reps,
+            )
             rows.append((kind, label, engine_ms, bare_ms))
             _line(name, kind, label, engine_ms, bare_ms)
     kinds = TYPICAL
@@ -284,8 +293,7 @@ def bench(
 
     if typical_reps <= 0:
         return rows
-    engine_ms = median_ms(engine_typical, typical_reps)
-    bare_ms = median_ms(bare_typical, typical_reps)
+    engine_ms, bare_ms = paired_median_ms(engine_typical, bare_typical, typical_reps)
     rows.append(("typical (5 charges)", "p50, 1,000 ev/charge", engine_ms, bare_ms))
     _line(name, "typical (5 charges)", "p50, 1,000 ev/charge", engine_ms, bare_ms)
     return rows
@@ -312,7 +320,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--typical-reps", type=int, default=21)
     parser.add_argument("--pg-admin", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--skip-pg", action="store_true")

@@ -229,6 +229,14 @@ class Dialect:
             return literal(None, BigInteger())
         return case((EVENTS.c.value_field == self.field_name, EVENTS.c.value_scaled))
 
+    def scaled_below(self, bound: int) -> Expr:
+        """SQLite: :meth:`scaled` where its magnitude is below ``bound``, else NULL — one CASE
+        (a CASE around :meth:`scaled` would evaluate it twice per row)."""
+        if self.field_name is None:
+            return literal(None, BigInteger())
+        typed = EVENTS.c.value_field == self.field_name
+        return case((and_(typed, func.abs(EVENTS.c.value_scaled) < bound), EVENTS.c.value_scaled))
+
     def operation_is_add(self) -> Expr:
         """``COALESCE(properties ->> 'operation_type', 'add') = 'add'`` (anything else removes;
         on SQLite ``->>`` is enough: a JSON number or boolean is not ``'add'`` either way)."""

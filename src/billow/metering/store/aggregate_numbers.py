@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from typing import Any
 
-from sqlalchemy import BigInteger, Numeric, Text, and_, case, func, null, type_coerce
+from sqlalchemy import BigInteger, Numeric, Text, and_, func, null, type_coerce
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from billow.core.money import DECIMAL_CONTEXT, ZERO
@@ -85,7 +85,7 @@ class Numbers:
             scaled = self.dialect.scaled()
             cols.append(scaled.label("s"))
             if weighted:
-                cols.append(case((func.abs(scaled) < _SMALL, scaled)).label("si"))
+                cols.append(self.dialect.scaled_below(_SMALL).label("si"))
         return cols
 
     # -- SUM --------------------------------------------------------------------------------
