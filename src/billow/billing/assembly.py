@@ -219,11 +219,12 @@ def write_fees(
                 updated_at=now,
             )
         )
+    ctx.session.flush()  # the fees and their taxes: the adjustments' rows point to them
+    persist_adjustments(ctx, request, totals)
+    # Not flushed here: the amounts go out with the invoice's next write (its status and number
+    # when it is settled, in one UPDATE), or with any query's autoflush before.
     _set_amounts(invoice, totals)
     invoice.updated_at = now
-    ctx.session.flush()
-    persist_adjustments(ctx, request, totals)
-    ctx.session.flush()
     return totals
 
 

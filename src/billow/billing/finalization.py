@@ -66,10 +66,16 @@ def number_and_finalize(ctx: Ctx, invoice: Invoice, parties: InvoiceParties, *, 
 
 
 def _finalize_now(
-    ctx: Ctx, invoice: Invoice, parties: InvoiceParties, *, webhook: str = "invoice.created"
+    ctx: Ctx,
+    invoice: Invoice,
+    parties: InvoiceParties,
+    *,
+    webhook: str = "invoice.created",
+    was_draft: bool = False,
 ) -> None:
     """``finalized`` with its number, ``webhook`` and the finalized hooks, or ``closed`` by the
-    zero-amount rule (no number, no webhook)."""
+    zero-amount rule (no number, no webhook). ``was_draft``: finalizing a draft (else the invoice
+    goes straight from ``generating``)."""
     now = ctx.now()
     invoice.updated_at = now
     if invoice.fees_amount_cents == 0 and not finalizes_zero_amount(parties.customer, parties.entity):
@@ -78,7 +84,7 @@ def _finalize_now(
         return
     number_and_finalize(ctx, invoice, parties, now=now)
     emit(ctx, webhook, InvoiceEvent(invoice, now))
-    invoice_finalized(ctx, invoice)
+    invoice_finalized(ctx, invoice, was_draft=was_draft)
 
 
 def settle_generated(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> None:
@@ -169,7 +175,7 @@ def finalize_draft(ctx: Ctx, engine: FeeEngine, invoice: Invoice) -> Invoice:
     invoice.payment_due_date = invoice.issuing_date + timedelta(
         days=net_payment_term_days(customer, parties.settings_entity)
     )
-    _finalize_now(ctx, invoice, parties)
+    _finalize_now(ctx, invoice, parties, was_draft=True)
     return invoice
 
 

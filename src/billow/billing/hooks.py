@@ -6,7 +6,8 @@
 * :class:`DraftRefreshHooks` — around the recomputation of a draft's fees: rows that point to
   the draft's fees (credit-note items) follow the new fees.
 * :class:`InvoiceFinalizedHooks` — after an invoice became ``finalized`` (its number assigned,
-  ``invoice.created`` queued): the draft credit notes issued on it are finalized with it.
+  ``invoice.created`` queued): the draft credit notes issued on it are finalized with it (only a
+  draft invoice can have any: callbacks are told whether it was one).
 
 Every callback runs in the caller's transaction. Wired by ``billow.runtime.build_hooks``.
 """
@@ -38,9 +39,14 @@ class DraftRefreshHooks:
     around_refresh: tuple[Callable[[Ctx, Invoice], AbstractContextManager[None]], ...] = ()
 
 
+FinalizedCallback = Callable[[Ctx, Invoice, bool], None]
+"""``(ctx, invoice, was_draft)``: ``was_draft`` — the invoice was a draft before (it was not
+finalized straight from ``generating``)."""
+
+
 @dataclass(frozen=True)
 class InvoiceFinalizedHooks:
-    on_finalized: tuple[Callable[[Ctx, Invoice], None], ...] = ()
+    on_finalized: tuple[FinalizedCallback, ...] = ()
 
 
 def before_termination_invoice(ctx: Ctx, subscription: Subscription, *, upgrade: bool) -> None:
@@ -56,6 +62,6 @@ def draft_refresh(ctx: Ctx, invoice: Invoice) -> Iterator[None]:
         yield
 
 
-def invoice_finalized(ctx: Ctx, invoice: Invoice) -> None:
+def invoice_finalized(ctx: Ctx, invoice: Invoice, *, was_draft: bool) -> None:
     for callback in ctx.hooks.get(InvoiceFinalizedHooks).on_finalized:
-        callback(ctx, invoice)
+        callback(ctx, invoice, was_draft)

@@ -48,7 +48,7 @@ from billow.pricing.plans.models import Plan
 from billow.subscriptions.activation import apply_scheduled_downgrade
 from billow.subscriptions.models import Subscription
 from billow.subscriptions.periods import local_date
-from billow.subscriptions.repository import next_subscription
+from billow.subscriptions.repository import SUCCESSOR, SUCCESSOR_NEWEST_FIRST, successor_of
 
 log = structlog.get_logger("billow.billing")
 
@@ -77,10 +77,17 @@ class BillingItem:
 
 
 # Built once (statement construction is a good part of a query's cost): the values are bound.
-_ITEM_SUBSCRIPTION = select(Subscription).where(
-    Subscription.id == bindparam("id"),
-    Subscription.organization_id == bindparam("org"),
-    Subscription.customer_id == bindparam("customer"),
+# The subscription with its ``next_subscription`` (first row), which periodic items need.
+_ITEM_SUBSCRIPTION = (
+    select(Subscription, SUCCESSOR)
+    .outerjoin(SUCCESSOR, successor_of(Subscription))
+    .where(
+        Subscription.id == bindparam("id"),
+        Subscription.organization_id == bindparam("org"),
+        Subscription.customer_id == bindparam("customer"),
+    )
+    .order_by(*SUCCESSOR_NEWEST_FIRST)
+    .limit(1)
 )
 
 
@@ -92,13 +99,15 @@ def _load_items(ctx: Ctx, customer_id: uuid.UUID, raw_items: Sequence[dict[str, 
         if reason not in REASONS:
             raise ValueError(f"unknown invoicing reason {reason!r}")
         sub_id = uuid.UUID(str(raw["subscription_id"]))
-        sub = ctx.session.scalar(
+        row = ctx.session.execute(
             _ITEM_SUBSCRIPTION, {"id": sub_id, "org": ctx.org_id, "customer": customer_id}
-        )
-        if sub is None or sub.id in seen:
+        ).first()
+        if row is None or row[0].id in seen:
             continue
+        sub, successor = row
         seen.add(sub.id)
-        items.append(BillingItem(sub, reason))
+        periodic = reason == PERIODIC  # the others read it when they are billed, as before
+        items.append(BillingItem(sub, reason, successor if periodic else None, successor_read=periodic))
     return items
 
 
@@ -214,14 +223,13 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
             continue
         if item.subscription.status != "active":
             continue
-        successor = next_subscription(ctx.session, item.subscription)
-        if successor is not None and successor.status == "pending":
+        if item.successor is not None and item.successor.status == "pending":
             downgraded = True
             invoice = _downgrade(ctx, engine, customer, item.subscription, timestamp)
             if invoice is not None:
                 invoices.append(invoice)
         else:
-            regular.append(BillingItem(item.subscription, item.reason, successor, successor_read=True))
+            regular.append(item)
     if downgraded:
         # A plan switch changed subscriptions since the successors were read: read them again.
         regular = [BillingItem(item.subscription, item.reason) for item in regular]

@@ -74,10 +74,14 @@ def assign_number(
     per_entity = entity.document_numbering in PER_ENTITY and not invoice.self_billed
     if per_entity:
         _lock(ctx, BillingEntity, entity.id)
+        ctx.session.flush()  # the entity count reads every invoice's status
+        invoice.sequential_id = _next_customer_sequence(ctx, invoice)
     else:
-        _lock(ctx, Customer, customer.id)
-    ctx.session.flush()
-    invoice.sequential_id = _next_customer_sequence(ctx, invoice)
+        # Only flushed sequence numbers matter here, and every assignment is flushed at once
+        # (``number_and_finalize``): the invoice's pending amounts wait for its finalizing UPDATE.
+        with ctx.session.no_autoflush:
+            _lock(ctx, Customer, customer.id)
+            invoice.sequential_id = _next_customer_sequence(ctx, invoice)
     prefix = entity.document_number_prefix
     if per_entity:
         invoice.billing_entity_sequential_id = _next_entity_sequence(ctx, invoice)

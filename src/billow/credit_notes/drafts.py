@@ -152,7 +152,9 @@ def recompute_draft(ctx: Ctx, invoice: Invoice, note: CreditNote) -> None:
     ctx.session.flush()
 
 
-def finalize_invoice_credit_notes(ctx: Ctx, invoice: Invoice) -> None:
+def finalize_invoice_credit_notes(ctx: Ctx, invoice: Invoice, was_draft: bool) -> None:
+    if not was_draft:  # credit notes are drafts only on a draft invoice (``creation``)
+        return
     for note in _draft_notes(ctx, invoice):
         note.status = "finalized"
         note.number = credit_note_number(invoice, note.sequential_id)

@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from billow.db.context import Ctx
 from billow.subscriptions.models import Subscription
@@ -35,6 +35,23 @@ _NEXT = (
     .order_by(Subscription.created_at.desc(), Subscription.id.desc())
     .limit(1)
 )
+
+
+SUCCESSOR = aliased(Subscription, name="successor")
+"""With :func:`successor_of`: a subscription's ``next_subscription`` read in the same statement."""
+
+
+def successor_of(subscription: type[Subscription]) -> ColumnElement[bool]:
+    """Join condition of :data:`SUCCESSOR` on ``subscription``: its successors that are not
+    canceled; ordered by :data:`SUCCESSOR_NEWEST_FIRST`, the first is ``next_subscription``."""
+    return and_(
+        SUCCESSOR.organization_id == subscription.organization_id,
+        SUCCESSOR.previous_subscription_id == subscription.id,
+        SUCCESSOR.status != CANCELED,
+    )
+
+
+SUCCESSOR_NEWEST_FIRST = (SUCCESSOR.created_at.desc(), SUCCESSOR.id.desc())
 
 
 def next_subscription(session: Session, subscription: Subscription) -> Subscription | None:

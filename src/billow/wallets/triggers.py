@@ -80,7 +80,7 @@ def ingestion_listener() -> IngestionListener:
     return IngestionListener(name=LISTENER_NAME, wants=wanted_codes, after_insert=refresh_after_events)
 
 
-def refresh_after_finalization(ctx: Ctx, invoice: Invoice) -> None:
+def refresh_after_finalization(ctx: Ctx, invoice: Invoice, was_draft: bool) -> None:
     """``InvoiceFinalizedHooks``: the customer's ongoing usage no longer counts this draft."""
     if _has_active_wallet(ctx, invoice.customer_id):
         ledger.request_refresh(ctx, invoice.customer_id, f"finalized:{invoice.id}")

@@ -139,5 +139,5 @@ def create_progressive_invoice(
     invoice.updated_at = now
     ctx.session.flush()
     emit(ctx, "invoice.created", InvoiceEvent(invoice, now))
-    invoice_finalized(ctx, invoice)
+    invoice_finalized(ctx, invoice, was_draft=False)
     return invoice
