@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select
+
 from billow.billing.models import Invoice
 from billow.customers.models import Customer
 from billow.db.context import Ctx
@@ -35,11 +37,23 @@ def _entity(ctx: Ctx, entity_id: uuid.UUID) -> BillingEntity:
     return entity
 
 
+# Built once: the values are bound. The customer's own billing entity comes in the same row
+# (every invoice needs it next, ``parties_for``); ``_entity`` then finds it in the identity map.
+_CUSTOMER_AND_ENTITY = (
+    select(Customer, BillingEntity)
+    .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
+    .where(Customer.id == bindparam("id"), Customer.organization_id == bindparam("org"))
+)
+
+
 def customer_by_id(ctx: Ctx, customer_id: uuid.UUID) -> Customer | None:
-    customer = ctx.session.get(Customer, customer_id)
-    if customer is None or customer.organization_id != ctx.org_id:
-        return None
-    return customer
+    if ctx.session.identity_key(Customer, customer_id) in ctx.session.identity_map:
+        customer = ctx.session.get(Customer, customer_id)
+        if customer is None or customer.organization_id != ctx.org_id:
+            return None
+        return customer
+    row = ctx.session.execute(_CUSTOMER_AND_ENTITY, {"id": customer_id, "org": ctx.org_id}).first()
+    return row[0] if row is not None else None
 
 
 def parties_for(ctx: Ctx, customer: Customer, entity_id: uuid.UUID | None) -> InvoiceParties:
