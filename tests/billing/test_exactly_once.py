@@ -89,6 +89,36 @@ def test_the_unique_index_is_the_backstop(api, runtime, org):
     assert _count(runtime, InvoiceSubscription) == 2
 
 
+def test_one_period_billed_already_drops_the_whole_invoice_and_its_other_rows(api, runtime, org):
+    """The first subscription's period is billed on its own; the customer's job for both then
+    claims the second period, meets the first's, and leaves nothing of its invoice behind."""
+    _setup(api, runtime)
+    assert runtime.manual_clock is not None
+    runtime.manual_clock.set(BILLING_DAY)
+    runtime.scheduler.run_tick(BILLING_DAY)  # the job is queued, not run
+    [job] = _bill_jobs(runtime)
+    first, second = job.payload["items"]
+    assert second["subscription_id"] != first["subscription_id"]
+    with runtime.db.session() as session:
+        ctx = Ctx(session, runtime.clock, runtime.settings, org.id)
+        [alone] = invoicing.bill_subscriptions(ctx, build_fee_engine(), {**job.payload, "items": [first]})
+        alone_id = alone.id
+    with runtime.db.session() as session:
+        ctx = Ctx(session, runtime.clock, runtime.settings, org.id)
+        assert invoicing.bill_subscriptions(ctx, build_fee_engine(), job.payload) == []
+    runtime.worker.drain()  # the queued job meets the same period and ends silently
+    assert {j.status for j in _bill_jobs(runtime)} == {"succeeded"}
+    with runtime.db.session() as session:
+        rows = session.execute(
+            select(InvoiceSubscription.invoice_id, InvoiceSubscription.subscription_id)
+        ).all()
+        assert [(invoice_id, str(sub_id)) for invoice_id, sub_id in rows] == [
+            (alone_id, first["subscription_id"])
+        ]
+        assert list(session.scalars(select(Invoice.id))) == [alone_id]
+        assert {fee.invoice_id for fee in session.scalars(select(Fee))} == {alone_id}
+
+
 def test_a_job_failing_half_way_leaves_nothing_and_succeeds_on_retry(api, runtime, monkeypatch):
     _setup(api, runtime)
     real = invoicing.settle_generated

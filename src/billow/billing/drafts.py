@@ -4,21 +4,30 @@ and the invoice-subscriptions that say which subscription period it bills.
 Every kind of invoice starts here — subscription (periodic, starting, terminating), in-advance
 charge, progressive billing, one-off and paid-credit — so that they all carry the same parties,
 timezone and net payment term. The rows are not added to the session: each caller writes them
-its own way (a savepoint whose unique indexes make a second run fail, or a plain flush).
+its own way (:func:`insert_claiming_periods`, a savepoint whose unique indexes make a second run
+fail, or a plain flush).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, inspect
+from sqlalchemy.orm import make_transient_to_detached
 
 from billow.billing.boundaries import Boundaries
 from billow.billing.issuing import net_payment_term_days
-from billow.billing.models import Invoice, InvoiceSubscription
+from billow.billing.models import RECURRING_PERIOD_WHERE, Invoice, InvoiceSubscription
 from billow.billing.numbering import draft_number
 from billow.billing.parties import InvoiceParties
 from billow.core.ids import new_id
 from billow.db.context import Ctx
+from billow.db.upsert import insert_ignore_stmt
+
+_PERIOD_INDEX = ("subscription_id", "period_key")  # uq_invoice_subscriptions_recurring_period
+_COLUMNS = tuple((attr.key, attr.columns[0].name) for attr in inspect(InvoiceSubscription).column_attrs)
 
 
 def new_generating_invoice(
@@ -89,3 +98,27 @@ def new_invoice_subscription(
         created_at=now,
         updated_at=now,
     )
+
+
+def insert_claiming_periods(ctx: Ctx, invoice: Invoice, rows: Sequence[InvoiceSubscription]) -> bool:
+    """Write ``invoice`` and its invoice-subscriptions ``rows``; ``False`` — and nothing of
+    them left written — when a recurring row's period is billed already (an earlier run, or a
+    concurrent worker: the period's unique index decides, ``INSERT … ON CONFLICT DO NOTHING``,
+    so no savepoint is needed). On success the rows are in the session as if loaded."""
+    session = ctx.session
+    session.add(invoice)
+    session.flush()
+    stmt = insert_ignore_stmt(
+        session, InvoiceSubscription.__table__, _PERIOD_INDEX, index_where=RECURRING_PERIOD_WHERE
+    ).returning(InvoiceSubscription.__table__.c.id)
+    values = [{column: getattr(row, key) for key, column in _COLUMNS} for row in rows]
+    inserted = set(session.scalars(stmt, values)) if values else set()
+    if len(inserted) < len(rows):
+        session.execute(delete(InvoiceSubscription).where(InvoiceSubscription.invoice_id == invoice.id))
+        session.delete(invoice)
+        session.flush()
+        return False
+    for row in rows:
+        make_transient_to_detached(row)
+        session.add(row)
+    return True

@@ -24,12 +24,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 
 from billow.billing.advance.renewal import renew_non_invoiceable_charges
 from billow.billing.assembly import BilledPeriod, compute_subscription_invoice
 from billow.billing.boundaries import compute_boundaries, period_key
-from billow.billing.drafts import new_generating_invoice, new_invoice_subscription
+from billow.billing.drafts import insert_claiming_periods, new_generating_invoice, new_invoice_subscription
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.fixed_charges import advance_fixed_charges
 from billow.billing.fees.taxes import TaxResolver
@@ -169,14 +168,7 @@ def create_subscription_invoice(
         )
         periods.append(BilledPeriod(row, billed, bounds))
     invoice.currency = periods[0].billed.plan.amount_currency
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(invoice)
-            ctx.session.add_all([p.row for p in periods])
-            ctx.session.flush()
-    except IntegrityError:
-        if not recurring:
-            raise
+    if not insert_claiming_periods(ctx, invoice, [p.row for p in periods]):
         log.info("billing_period_already_invoiced", customer_id=str(customer.id))
         return None
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)

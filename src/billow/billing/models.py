@@ -45,7 +45,8 @@ def _cents(default: int = 0) -> Mapped[int]:
 
 _NUMBERED = text("sequential_id IS NOT NULL")
 _ENTITY_NUMBERED = text("billing_entity_sequential_id IS NOT NULL")
-_RECURRING = text("recurring")
+RECURRING_PERIOD_WHERE = text("recurring")
+"""The predicate of ``uq_invoice_subscriptions_recurring_period`` (an upsert names it to use it)."""
 _IDEMPOTENT = text("idempotency_key IS NOT NULL")
 
 
@@ -146,8 +147,8 @@ class InvoiceSubscription(IdMixin, TimestampsMixin, Base):
             "subscription_id",
             "period_key",
             unique=True,
-            postgresql_where=_RECURRING,
-            sqlite_where=_RECURRING,
+            postgresql_where=RECURRING_PERIOD_WHERE,
+            sqlite_where=RECURRING_PERIOD_WHERE,
         ),
     )
 

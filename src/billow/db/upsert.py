@@ -10,13 +10,20 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 
-def insert_ignore_stmt(session: Session, table: Any, conflict_columns: Sequence[str]) -> Insert:
-    """``table``: a Table or a mapped class."""
+def insert_ignore_stmt(
+    session: Session, table: Any, conflict_columns: Sequence[str], *, index_where: Any = None
+) -> Insert:
+    """``table``: a Table or a mapped class. ``index_where``: the predicate of a partial unique
+    index on ``conflict_columns`` (both databases need it to pick that index)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        return postgresql.insert(table).on_conflict_do_nothing(
+            index_elements=list(conflict_columns), index_where=index_where
+        )
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+        return sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=list(conflict_columns), index_where=index_where
+        )
     raise NotImplementedError(dialect)
 
 
