@@ -36,7 +36,7 @@ from billow.billing.finalization import settle_generated
 from billow.billing.hooks import before_termination_invoice
 from billow.billing.issuing import grace_period_days, subscription_invoice_dates
 from billow.billing.models import Invoice
-from billow.billing.parties import InvoiceParties, customer_by_id, parties_for
+from billow.billing.parties import InvoiceParties, customer_and_entity, parties_for
 from billow.billing.recurring import recurring_period_billed
 from billow.billing.subjects import load_billed_subscription
 from billow.core.timefmt import parse_iso_datetime
@@ -200,10 +200,11 @@ def _downgrade(
 
 def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> list[Invoice]:
     """Handle one ``billing.bill_subscriptions`` payload; returns the invoices created."""
-    customer = customer_by_id(ctx, uuid.UUID(str(payload["customer_id"])))
-    if customer is None:
+    loaded = customer_and_entity(ctx, uuid.UUID(str(payload["customer_id"])))
+    if loaded is None:
         log.warning("billing_customer_not_found", customer_id=payload.get("customer_id"))
         return []
+    customer, settings = loaded
     timestamp = parse_iso_datetime(str(payload["timestamp"]))
     items = _load_items(ctx, customer.id, payload.get("items") or [])
     invoices: list[Invoice] = []
@@ -230,7 +231,7 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
             if item.reason in (TERMINATING, UPGRADING):
                 # The unused pay-in-advance days' credit note comes first: this invoice consumes it.
                 before_termination_invoice(ctx, item.subscription, upgrade=item.reason == UPGRADING)
-        parties = parties_for(ctx, customer, regular[0].subscription.billing_entity_id)
+        parties = parties_for(ctx, customer, regular[0].subscription.billing_entity_id, settings=settings)
         invoice = create_subscription_invoice(ctx, engine, parties, regular, timestamp)
         if invoice is not None:
             invoices.append(invoice)

@@ -37,8 +37,14 @@ def _entity(ctx: Ctx, entity_id: uuid.UUID) -> BillingEntity:
     return entity
 
 
-# Built once: the values are bound. The customer's own billing entity comes in the same row
-# (every invoice needs it next, ``parties_for``); ``_entity`` then finds it in the identity map.
+def customer_by_id(ctx: Ctx, customer_id: uuid.UUID) -> Customer | None:
+    customer = ctx.session.get(Customer, customer_id)
+    if customer is None or customer.organization_id != ctx.org_id:
+        return None
+    return customer
+
+
+# Built once: the values are bound.
 _CUSTOMER_AND_ENTITY = (
     select(Customer, BillingEntity)
     .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
@@ -46,18 +52,18 @@ _CUSTOMER_AND_ENTITY = (
 )
 
 
-def customer_by_id(ctx: Ctx, customer_id: uuid.UUID) -> Customer | None:
-    if ctx.session.identity_key(Customer, customer_id) in ctx.session.identity_map:
-        customer = ctx.session.get(Customer, customer_id)
-        if customer is None or customer.organization_id != ctx.org_id:
-            return None
-        return customer
+def customer_and_entity(ctx: Ctx, customer_id: uuid.UUID) -> tuple[Customer, BillingEntity] | None:
+    """The customer with its own billing entity (``parties_for(settings=…)``), in one read."""
     row = ctx.session.execute(_CUSTOMER_AND_ENTITY, {"id": customer_id, "org": ctx.org_id}).first()
-    return row[0] if row is not None else None
+    return (row[0], row[1]) if row is not None else None
 
 
-def parties_for(ctx: Ctx, customer: Customer, entity_id: uuid.UUID | None) -> InvoiceParties:
-    settings = _entity(ctx, customer.billing_entity_id)
+def parties_for(
+    ctx: Ctx, customer: Customer, entity_id: uuid.UUID | None, *, settings: BillingEntity | None = None
+) -> InvoiceParties:
+    """``settings``: the customer's own billing entity when the caller holds it already."""
+    if settings is None or settings.id != customer.billing_entity_id:
+        settings = _entity(ctx, customer.billing_entity_id)
     entity = settings if entity_id is None or entity_id == settings.id else _entity(ctx, entity_id)
     return InvoiceParties(customer, entity, settings)
 
