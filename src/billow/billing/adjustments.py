@@ -36,6 +36,9 @@ class AdjustmentRequest:
     new_invoice: bool = False
     """The invoice was created in this transaction: nothing (credits...) points to it yet, so
     there is nothing of an earlier computation to replace."""
+    without_progressive_invoices: frozenset[uuid.UUID] = frozenset()
+    """Subscriptions known (from their history, read in this transaction) to be on no
+    progressive-billing invoice: their progressive credit is not looked up."""
 
 
 class AdjustmentSource(Protocol):

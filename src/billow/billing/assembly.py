@@ -126,12 +126,14 @@ def write_fees(
     subscription_ids: Sequence[uuid.UUID] = (),
     periods: Sequence[BilledPeriod] | None = None,
     new_invoice: bool = False,
+    without_progressive_invoices: frozenset[uuid.UUID] = frozenset(),
 ) -> InvoiceTotals:
     """Persist ``drafts`` with their taxes, apply the invoice's adjustments (progressive credit,
     coupons, credit notes, prepaid credits — each from its ``AdjustmentSource``), and set the
     invoice's amounts. ``periods``: every subscription of the invoice, when the caller has them
     (what they hold is not read again); ``new_invoice``: the invoice was created in this
-    transaction (it has no earlier credits to replace)."""
+    transaction (it has no earlier credits to replace); ``without_progressive_invoices``:
+    subscriptions whose history shows no progressive-billing invoice."""
     rows = [_fee_row(ctx, invoice, draft) for draft in drafts]
     plans = _parent_plans(ctx, drafts, periods)
     lines = tuple(
@@ -158,6 +160,7 @@ def write_fees(
         fees=tuple(rows),
         subscription_rows=tuple(p.row for p in periods) if periods is not None else None,
         new_invoice=new_invoice,
+        without_progressive_invoices=without_progressive_invoices,
     )
     totals = compute_invoice(
         InvoiceInput(
@@ -265,8 +268,12 @@ def compute_subscription_invoice(
         voided_invoice_id=invoice.voided_invoice_id,
     )
     drafts: list[FeeDraft] = []
+    without_progressive: set[uuid.UUID] = set()
     for period in periods:
-        drafts.extend(subscription_invoice_fees(ctx, engine, period.billed, period.bounds, facts, taxes))
+        fees = subscription_invoice_fees(ctx, engine, period.billed, period.bounds, facts, taxes)
+        drafts.extend(fees.drafts)
+        if not fees.history.has_progressive_billing_invoice:
+            without_progressive.add(period.billed.id)
     return write_fees(
         ctx,
         invoice,
@@ -275,4 +282,5 @@ def compute_subscription_invoice(
         subscription_ids=subscription_ids,
         periods=periods,
         new_invoice=new_invoice,
+        without_progressive_invoices=frozenset(without_progressive),
     )

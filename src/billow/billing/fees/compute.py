@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from billow.billing.boundaries import Boundaries
@@ -18,7 +18,7 @@ from billow.billing.fees.commitment import commitment_fee
 from billow.billing.fees.drafts import FeeDraft
 from billow.billing.fees.engine import FeeEngine
 from billow.billing.fees.fixed_charges import fixed_charge_fee_drafts
-from billow.billing.fees.history import InvoiceFacts, load_history
+from billow.billing.fees.history import InvoiceFacts, SubscriptionHistory, load_history
 from billow.billing.fees.subscription_fee import should_bill_subscription_fee, subscription_fee
 from billow.billing.fees.taxes import TaxResolver
 from billow.billing.parties import customer_by_id, parties_for
@@ -28,6 +28,13 @@ from billow.subscriptions.models import Subscription
 from billow.subscriptions.periods import billing_dates, local_date
 
 
+@dataclass(frozen=True)
+class SubscriptionFees:
+    drafts: list[FeeDraft]
+    history: SubscriptionHistory
+    """The subscription's history as these fees read it (what else the invoice may use)."""
+
+
 def subscription_invoice_fees(
     ctx: Ctx,
     engine: FeeEngine,
@@ -35,7 +42,7 @@ def subscription_invoice_fees(
     bounds: Boundaries,
     facts: InvoiceFacts,
     taxes: TaxResolver,
-) -> list[FeeDraft]:
+) -> SubscriptionFees:
     """Fee drafts of ``billed`` for the invoice described by ``facts`` over ``bounds``."""
     history = load_history(ctx, billed.id, facts, local_date(facts.timestamp, billed.timezone))
     fees: list[FeeDraft] = []
@@ -49,7 +56,7 @@ def subscription_invoice_fees(
     commitment = commitment_fee(ctx, billed, bounds, facts, history, fees, taxes)
     if commitment is not None:
         fees.append(commitment)
-    return fees
+    return SubscriptionFees(fees, history)
 
 
 def current_usage_charge_fees(

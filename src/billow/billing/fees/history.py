@@ -36,6 +36,9 @@ class SubscriptionHistory:
     ever_billed_subscription_fee: bool
     subscription_fee_on_day_elsewhere: bool
     """A subscription fee was created on the invoice's local day on another invoice."""
+    has_progressive_billing_invoice: bool
+    """An invoice of type ``progressive_billing`` (any status) holds the subscription; when not,
+    the invoice's progressive-billing credit has nothing to look up."""
 
 
 def _utc_day(day: date) -> tuple[datetime, datetime]:
@@ -45,7 +48,7 @@ def _utc_day(day: date) -> tuple[datetime, datetime]:
 
 # Built once (statement construction is a good part of a query's cost): the values are bound.
 _REASONS = (
-    select(InvoiceSubscription.invoicing_reason, Invoice.status)
+    select(InvoiceSubscription.invoicing_reason, Invoice.status, Invoice.invoice_type)
     .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
     .where(
         InvoiceSubscription.organization_id == bindparam("org"),
@@ -80,7 +83,7 @@ def load_history(
 ) -> SubscriptionHistory:
     session = ctx.session
     rows = session.execute(_REASONS, {"org": ctx.org_id, "sub": subscription_id}).all()
-    invoice_count = sum(1 for _, status in rows if status != "deleted")
+    invoice_count = sum(1 for _, status, _ in rows if status != "deleted")
     # Lago compares the fee's creation time with the issuing day as a UTC day.
     day_start, day_end = _utc_day(local_day)
     excluded = [i for i in (facts.invoice_id, facts.voided_invoice_id) if i is not None]
@@ -101,4 +104,5 @@ def load_history(
         has_earlier_subscription_fee=earlier > 0,
         ever_billed_subscription_fee=ever > 0,
         subscription_fee_on_day_elsewhere=on_day > 0,
+        has_progressive_billing_invoice=any(kind == "progressive_billing" for _, _, kind in rows),
     )

@@ -162,6 +162,8 @@ class ProgressiveCreditSource:
         for row in rows:
             if row.charges_from_datetime is None or row.subscription_id in seen:
                 continue
+            if row.subscription_id in request.without_progressive_invoices:
+                continue
             seen.add(row.subscription_id)
             pb = latest_progressive_invoice(
                 ctx, row.subscription_id, row.charges_from_datetime, exclude=request.invoice.id
