@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true
 
 from billow.billing.models import Fee, Invoice, InvoiceSubscription
 from billow.db.context import Ctx
@@ -48,42 +48,66 @@ def _utc_day(day: date) -> tuple[datetime, datetime]:
 
 # Built once (statement construction is a good part of a query's cost): the values are bound.
 _REASONS = (
-    select(InvoiceSubscription.invoicing_reason, Invoice.status, Invoice.invoice_type)
+    select(
+        InvoiceSubscription.invoicing_reason,
+        Invoice.status,
+        Invoice.invoice_type,
+        InvoiceSubscription.created_at,
+        InvoiceSubscription.id,
+    )
     .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
     .where(
         InvoiceSubscription.organization_id == bindparam("org"),
         InvoiceSubscription.subscription_id == bindparam("sub"),
     )
-    .order_by(InvoiceSubscription.created_at, InvoiceSubscription.id)
+    .subquery("reasons")
 )
 
 
-def _subscription_fees(excluding: bool) -> Select[int, Any, Any]:
+def _history_statement(excluding: bool) -> Select[int, Any, Any]:
     elsewhere = and_(Fee.created_at >= bindparam("day_start"), Fee.created_at < bindparam("day_end"))
     if excluding:
         excluded = Fee.invoice_id.not_in(bindparam("excluded", expanding=True))
         elsewhere = and_(elsewhere, or_(Fee.invoice_id.is_(None), excluded))
-    return select(
-        func.count(Fee.id),
-        func.coalesce(func.sum(case((Fee.created_at < bindparam("created_at"), 1), else_=0)), 0),
-        func.coalesce(func.sum(case((elsewhere, 1), else_=0)), 0),
-    ).where(
-        Fee.organization_id == bindparam("org"),
-        Fee.subscription_id == bindparam("sub"),
-        Fee.fee_type == "subscription",
-        Fee.deleted_at.is_(None),
+    fees = (
+        select(
+            func.count(Fee.id).label("ever"),
+            func.coalesce(func.sum(case((Fee.created_at < bindparam("created_at"), 1), else_=0)), 0).label(
+                "earlier"
+            ),
+            func.coalesce(func.sum(case((elsewhere, 1), else_=0)), 0).label("on_day"),
+        )
+        .where(
+            Fee.organization_id == bindparam("org"),
+            Fee.subscription_id == bindparam("sub"),
+            Fee.fee_type == "subscription",
+            Fee.deleted_at.is_(None),
+        )
+        .subquery("fees")
+    )
+    # One round trip: the fee counts (always one row) beside each invoice-subscription of the
+    # subscription, in order (none: one row whose reason is NULL).
+    return (
+        select(
+            fees.c.ever,
+            fees.c.earlier,
+            fees.c.on_day,
+            _REASONS.c.invoicing_reason,
+            _REASONS.c.status,
+            _REASONS.c.invoice_type,
+        )
+        .select_from(fees.outerjoin(_REASONS, true()))
+        .order_by(_REASONS.c.created_at, _REASONS.c.id)
     )
 
 
-_FEES = {excluding: _subscription_fees(excluding) for excluding in (False, True)}
+_HISTORY = {excluding: _history_statement(excluding) for excluding in (False, True)}
 
 
 def load_history(
     ctx: Ctx, subscription_id: uuid.UUID, facts: InvoiceFacts, local_day: date
 ) -> SubscriptionHistory:
     session = ctx.session
-    rows = session.execute(_REASONS, {"org": ctx.org_id, "sub": subscription_id}).all()
-    invoice_count = sum(1 for _, status, _ in rows if status != "deleted")
     # Lago compares the fee's creation time with the issuing day as a UTC day.
     day_start, day_end = _utc_day(local_day)
     excluded = [i for i in (facts.invoice_id, facts.voided_invoice_id) if i is not None]
@@ -96,7 +120,10 @@ def load_history(
     }
     if excluded:
         params["excluded"] = excluded
-    ever, earlier, on_day = session.execute(_FEES[bool(excluded)], params).one()
+    result = session.execute(_HISTORY[bool(excluded)], params).all()
+    ever, earlier, on_day = result[0][:3]
+    rows = [row[3:] for row in result if row[3] is not None]
+    invoice_count = sum(1 for _, status, _ in rows if status != "deleted")
     return SubscriptionHistory(
         invoice_count=invoice_count,
         invoice_subscription_count=len(rows),
