@@ -3,8 +3,9 @@ items of one customer at one timestamp.
 
 Steps: the invoice (``generating``) and its invoice-subscriptions with their boundaries are
 written first — a recurring (periodic) row carries the period it bills under a unique index, so a
-second invoice for the same subscription period fails there and the job ends silently, its
-savepoint rolled back. Then every subscription's fees (Lago's order), taxes and totals, then
+second invoice for the same subscription period meets it there (``INSERT … ON CONFLICT DO
+NOTHING``), its invoice is removed and the job ends silently
+(:func:`billow.billing.drafts.insert_claiming_periods`). Then every subscription's fees (Lago's order), taxes and totals, then
 draft / finalized / closed (:mod:`billow.billing.finalization`).
 
 A periodic item whose subscription has a pending downgrade successor is not billed as such: the
