@@ -1,7 +1,10 @@
 """What an invoice takes off its fees besides taxes: progressive-billing credits, coupons,
 credit notes and prepaid credits (billing.md §4.3 steps 4, 5, 7, 8).
 
-Each kind of adjustment is an ``AdjustmentSource``: it ``collect``s its inputs for the pure
+Each kind of adjustment is an ``AdjustmentSource``: it says whether it may find anything
+(``presence``: the SQL answers of every source come back in one statement, so an invoice whose
+customer has no coupon, credit note or wallet pays one round trip for all three), it
+``collect``s its inputs for the pure
 ``billing.math.compute_invoice`` (the customer's applied coupons, available credit notes,
 wallets...) and, once the amounts are computed and the fees written, ``persist``s its outcome
 (credits rows, coupon lifecycle, credit-note balances, wallet transactions) in the same
@@ -15,6 +18,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, select
 
 from billow.billing.math import InvoiceKind, InvoiceTotals
 from billow.billing.models import Fee, Invoice, InvoiceSubscription
@@ -44,6 +49,12 @@ class AdjustmentRequest:
 class AdjustmentSource(Protocol):
     name: str
 
+    def presence(self, ctx: Ctx, request: AdjustmentRequest) -> ColumnElement[bool] | bool:
+        """Whether :meth:`collect` may find anything: ``False`` — nothing, it is not called;
+        ``True`` — it is called; an SQL boolean (an ``EXISTS``) — it is called when that is true.
+        The SQL answer must be true whenever ``collect`` would provide something."""
+        ...
+
     def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
         """``InvoiceInput`` fields this source provides (e.g. ``{"applied_coupons": (...)}``)."""
         ...
@@ -64,9 +75,21 @@ def adjustment_sources(ctx: Ctx) -> tuple[AdjustmentSource, ...]:
     return ctx.hooks.get(InvoiceAdjustmentHooks).sources
 
 
+def _present(ctx: Ctx, request: AdjustmentRequest, sources: tuple[AdjustmentSource, ...]) -> list[bool]:
+    answers = [source.presence(ctx, request) for source in sources]
+    probes = [answer for answer in answers if not isinstance(answer, bool)]
+    if not probes:
+        return [bool(answer) for answer in answers]
+    row = iter(ctx.session.execute(select(*(p.label(f"present_{i}") for i, p in enumerate(probes)))).one())
+    return [answer if isinstance(answer, bool) else bool(next(row)) for answer in answers]
+
+
 def collect_adjustments(ctx: Ctx, request: AdjustmentRequest) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for source in adjustment_sources(ctx):
+    sources = adjustment_sources(ctx)
+    for source, present in zip(sources, _present(ctx, request, sources), strict=True):
+        if not present:
+            continue
         provided = source.collect(ctx, request)
         overlap = set(provided) & set(fields)
         if overlap:

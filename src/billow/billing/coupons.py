@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from billow.billing.adjustments import AdjustmentRequest
 from billow.billing.credits import consumed_coupon_amounts
@@ -36,6 +36,7 @@ from billow.core.ids import new_id
 from billow.db.context import Ctx
 from billow.pricing.coupons.invoicing import (
     InvoiceableCoupon,
+    active_coupons_exist,
     lock_invoiceable_coupons,
     record_coupon_use,
 )
@@ -69,6 +70,13 @@ class CouponsSource:
     """The ``coupons`` adjustment source (wired in ``billow.runtime.build_hooks``)."""
 
     name = "coupons"
+
+    def presence(self, ctx: Ctx, request: AdjustmentRequest) -> ColumnElement[bool] | bool:
+        if not request.finalizing or request.kind not in COUPON_KINDS:
+            return False
+        if sum(fee.amount_cents for fee in request.fees) <= 0:
+            return False
+        return active_coupons_exist(ctx, request.invoice.customer_id)
 
     def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
         invoice = request.invoice

@@ -5,8 +5,8 @@ Steps: the invoice (``generating``) and its invoice-subscriptions with their bou
 written first — a recurring (periodic) row carries the period it bills under a unique index, so a
 second invoice for the same subscription period meets it there (``INSERT … ON CONFLICT DO
 NOTHING``), its invoice is removed and the job ends silently
-(:func:`billow.billing.drafts.insert_claiming_periods`). Then every subscription's fees (Lago's order), taxes and totals, then
-draft / finalized / closed (:mod:`billow.billing.finalization`).
+(:func:`billow.billing.drafts.insert_claiming_periods`). Then every subscription's fees (Lago's
+order), taxes and totals, then draft / finalized / closed (:mod:`billow.billing.finalization`).
 
 A periodic item whose subscription has a pending downgrade successor is not billed as such: the
 subscriptions package switches plans (``apply_scheduled_downgrade``) and one invoice bills the

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select
 
 from billow.billing.adjustments import AdjustmentRequest
 from billow.billing.math import AvailableCreditNote, InvoiceTotals
@@ -31,16 +31,20 @@ _KINDS = ("subscription", "in_advance_charge", "progressive_billing")
 
 # Built once (asked for every invoice; building a statement costs more than running it): the
 # values are bound.
-_AVAILABLE = (
-    select(CreditNote)
-    .where(
-        CreditNote.organization_id == bindparam("org"),
-        CreditNote.customer_id == bindparam("customer"),
+def _available_where(org: Any, customer: Any, currency: Any) -> tuple[ColumnElement[bool], ...]:
+    return (
+        CreditNote.organization_id == org,
+        CreditNote.customer_id == customer,
         CreditNote.status == "finalized",
         CreditNote.credit_status == "available",
-        CreditNote.currency == bindparam("currency"),
+        CreditNote.currency == currency,
         CreditNote.balance_amount_cents > 0,
     )
+
+
+_AVAILABLE = (
+    select(CreditNote)
+    .where(*_available_where(bindparam("org"), bindparam("customer"), bindparam("currency")))
     .order_by(CreditNote.created_at, CreditNote.id)
     .execution_options(populate_existing=True)
 )
@@ -56,6 +60,13 @@ def available_credit_notes(
 
 class CreditNotesSource:
     name = "credit_notes"
+
+    def presence(self, ctx: Ctx, request: AdjustmentRequest) -> ColumnElement[bool] | bool:
+        if not request.finalizing or request.kind not in _KINDS:
+            return False
+        invoice = request.invoice
+        available = _available_where(ctx.org_id, invoice.customer_id, invoice.currency)
+        return select(CreditNote.id).where(*available).exists()
 
     def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
         invoice = request.invoice

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select
 
 from billow.billing.adjustments import AdjustmentRequest
 from billow.billing.math import InvoiceTotals
@@ -64,12 +64,18 @@ def metric_targets(ctx: Ctx, wallet_ids: list[uuid.UUID]) -> dict[uuid.UUID, fro
 
 # Built once (asked for every invoice; building a statement costs more than running it): the
 # values are bound.
+def _paying_where(org: Any, customer: Any, currency: Any) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Wallet.organization_id == org,
+        Wallet.customer_id == customer,
+        Wallet.status == "active",
+        Wallet.currency == currency,
+        Wallet.balance_cents > 0,
+    )
+
+
 _PAYING_WALLETS = select(Wallet.id).where(
-    Wallet.organization_id == bindparam("org"),
-    Wallet.customer_id == bindparam("customer"),
-    Wallet.status == "active",
-    Wallet.currency == bindparam("currency"),
-    Wallet.balance_cents > 0,
+    *_paying_where(bindparam("org"), bindparam("customer"), bindparam("currency"))
 )
 
 
@@ -77,6 +83,13 @@ class WalletsSource:
     """The ``wallets`` adjustment source (wired in ``billow.runtime.build_hooks``)."""
 
     name = "wallets"
+
+    def presence(self, ctx: Ctx, request: AdjustmentRequest) -> ColumnElement[bool] | bool:
+        if not request.finalizing or request.kind not in PAID_BY_WALLETS:
+            return False
+        invoice = request.invoice
+        paying = _paying_where(ctx.org_id, invoice.customer_id, invoice.currency)
+        return select(Wallet.id).where(*paying).exists()
 
     def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
         invoice = request.invoice

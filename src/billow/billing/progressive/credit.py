@@ -145,6 +145,11 @@ class ProgressiveCreditSource:
 
     name = "progressive_billing_credit"
 
+    def presence(self, ctx: Ctx, request: AdjustmentRequest) -> bool:
+        """No probe: ``collect`` skips the subscriptions whose history shows no progressive
+        invoice (``request.without_progressive_invoices``) and reads only for the others."""
+        return request.kind in CREDITED_KINDS
+
     def collect(self, ctx: Ctx, request: AdjustmentRequest) -> Mapping[str, Any]:
         if request.kind not in CREDITED_KINDS:
             return {}

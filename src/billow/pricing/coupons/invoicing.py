@@ -19,8 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select
 
 from billow.db.context import Ctx
 from billow.pricing.coupons.models import AppliedCoupon, Coupon, CouponTarget
@@ -45,19 +46,29 @@ class InvoiceableCoupon:
         return bool(self.plan_ids or self.billable_metric_ids)
 
 
+def _active_where(org: Any, customer: Any) -> tuple[ColumnElement[bool], ...]:
+    return (
+        AppliedCoupon.organization_id == org,
+        AppliedCoupon.customer_id == customer,
+        AppliedCoupon.status == "active",
+    )
+
+
 # Built once (asked for every invoice; building a statement costs more than running it): the
 # values are bound.
 _ACTIVE = (
     select(AppliedCoupon)
-    .where(
-        AppliedCoupon.organization_id == bindparam("org"),
-        AppliedCoupon.customer_id == bindparam("customer"),
-        AppliedCoupon.status == "active",
-    )
+    .where(*_active_where(bindparam("org"), bindparam("customer")))
     .order_by(AppliedCoupon.created_at, AppliedCoupon.id)
     .execution_options(populate_existing=True)
 )
 _ACTIVE_LOCKED = _ACTIVE.with_for_update()
+
+
+def active_coupons_exist(ctx: Ctx, customer_id: uuid.UUID) -> ColumnElement[bool]:
+    """``EXISTS``: the customer has an active applied coupon (what :func:`lock_invoiceable_coupons`
+    reads), for a presence probe; nothing is locked."""
+    return select(AppliedCoupon.id).where(*_active_where(ctx.org_id, customer_id)).exists()
 
 
 def lock_invoiceable_coupons(ctx: Ctx, customer_id: uuid.UUID) -> list[InvoiceableCoupon]:
