@@ -172,7 +172,9 @@ def create_subscription_invoice(
     if not insert_claiming_periods(ctx, invoice, [p.row for p in periods]):
         log.info("billing_period_already_invoiced", customer_id=str(customer.id))
         return None
-    taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
+    taxes = TaxResolver(
+        ctx, customer.billing_entity_id, customer.id, customer_has_taxes=parties.customer_has_taxes
+    )
     finalizing = preview or grace_period_days(customer, parties.settings_entity) == 0
     compute_subscription_invoice(
         ctx, engine, invoice, periods, taxes, finalizing=finalizing, new_invoice=True
@@ -205,7 +207,7 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
     if loaded is None:
         log.warning("billing_customer_not_found", customer_id=payload.get("customer_id"))
         return []
-    customer, settings = loaded
+    customer = loaded.customer
     timestamp = parse_iso_datetime(str(payload["timestamp"]))
     items = _load_items(ctx, customer.id, payload.get("items") or [])
     invoices: list[Invoice] = []
@@ -232,7 +234,7 @@ def bill_subscriptions(ctx: Ctx, engine: FeeEngine, payload: dict[str, Any]) -> 
             if item.reason in (TERMINATING, UPGRADING):
                 # The unused pay-in-advance days' credit note comes first: this invoice consumes it.
                 before_termination_invoice(ctx, item.subscription, upgrade=item.reason == UPGRADING)
-        parties = parties_for(ctx, customer, regular[0].subscription.billing_entity_id, settings=settings)
+        parties = parties_for(ctx, customer, regular[0].subscription.billing_entity_id, loaded=loaded)
         invoice = create_subscription_invoice(ctx, engine, parties, regular, timestamp)
         if invoice is not None:
             invoices.append(invoice)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from billow.billing.models import Invoice
-from billow.customers.models import Customer
+from billow.customers.models import Customer, CustomerTax
 from billow.db.context import Ctx
 from billow.organizations.models import BillingEntity
 from billow.subscriptions.facts import timezone_of
@@ -24,6 +24,8 @@ class InvoiceParties:
     customer: Customer
     entity: BillingEntity
     settings_entity: BillingEntity
+    customer_has_taxes: bool | None = None
+    """Whether the customer has taxes of its own, when read with it (``None``: not known)."""
 
     @property
     def timezone(self) -> str:
@@ -44,28 +46,44 @@ def customer_by_id(ctx: Ctx, customer_id: uuid.UUID) -> Customer | None:
     return customer
 
 
+@dataclass(frozen=True)
+class LoadedCustomer:
+    customer: Customer
+    settings_entity: BillingEntity
+    """The customer's own billing entity."""
+    has_taxes: bool
+
+
 # Built once: the values are bound.
 _CUSTOMER_AND_ENTITY = (
-    select(Customer, BillingEntity)
+    select(
+        Customer,
+        BillingEntity,
+        select(CustomerTax.id).where(CustomerTax.customer_id == Customer.id).exists().label("has_taxes"),
+    )
     .join(BillingEntity, BillingEntity.id == Customer.billing_entity_id)
     .where(Customer.id == bindparam("id"), Customer.organization_id == bindparam("org"))
 )
 
 
-def customer_and_entity(ctx: Ctx, customer_id: uuid.UUID) -> tuple[Customer, BillingEntity] | None:
-    """The customer with its own billing entity (``parties_for(settings=…)``), in one read."""
+def customer_and_entity(ctx: Ctx, customer_id: uuid.UUID) -> LoadedCustomer | None:
+    """The customer with its own billing entity and whether it has taxes of its own, in one
+    read (for ``parties_for(loaded=…)``)."""
     row = ctx.session.execute(_CUSTOMER_AND_ENTITY, {"id": customer_id, "org": ctx.org_id}).first()
-    return (row[0], row[1]) if row is not None else None
+    return LoadedCustomer(row[0], row[1], bool(row[2])) if row is not None else None
 
 
 def parties_for(
-    ctx: Ctx, customer: Customer, entity_id: uuid.UUID | None, *, settings: BillingEntity | None = None
+    ctx: Ctx, customer: Customer, entity_id: uuid.UUID | None, *, loaded: LoadedCustomer | None = None
 ) -> InvoiceParties:
-    """``settings``: the customer's own billing entity when the caller holds it already."""
-    if settings is None or settings.id != customer.billing_entity_id:
-        settings = _entity(ctx, customer.billing_entity_id)
+    """``loaded``: what :func:`customer_and_entity` read of ``customer``, when the caller has it."""
+    if loaded is not None and loaded.customer is customer:
+        settings = loaded.settings_entity
+        has_taxes: bool | None = loaded.has_taxes
+    else:
+        settings, has_taxes = _entity(ctx, customer.billing_entity_id), None
     entity = settings if entity_id is None or entity_id == settings.id else _entity(ctx, entity_id)
-    return InvoiceParties(customer, entity, settings)
+    return InvoiceParties(customer, entity, settings, has_taxes)
 
 
 def invoice_parties(ctx: Ctx, invoice: Invoice) -> InvoiceParties:

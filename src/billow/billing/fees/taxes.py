@@ -19,13 +19,22 @@ from billow.db.context import Ctx
 class TaxResolver:
     """Resolves a fee's taxes, caching the plan and billing-entity levels for one computation."""
 
-    def __init__(self, ctx: Ctx, billing_entity_id: uuid.UUID, customer_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        ctx: Ctx,
+        billing_entity_id: uuid.UUID,
+        customer_id: uuid.UUID,
+        *,
+        customer_has_taxes: bool | None = None,
+    ) -> None:
+        """``customer_has_taxes``: known when the customer was read (``False``: its level is not
+        read at all)."""
         self._ctx = ctx
         self._entity_id = billing_entity_id
         self._customer_id = customer_id
         self._plans: dict[uuid.UUID, tuple[TaxRate, ...]] = {}
         self._entity: tuple[TaxRate, ...] | None = None
-        self._customer: tuple[TaxRate, ...] | None = None
+        self._customer: tuple[TaxRate, ...] | None = None if customer_has_taxes is not False else ()
 
     def _plan(self, plan_id: uuid.UUID) -> tuple[TaxRate, ...]:
         if plan_id not in self._plans:
