@@ -80,7 +80,7 @@ class BillingItem:
 # The subscription with its ``next_subscription`` (first row), which periodic items need.
 _ITEM_SUBSCRIPTION = (
     select(Subscription, SUCCESSOR)
-    .outerjoin(SUCCESSOR, successor_of(Subscription))
+    .outerjoin(SUCCESSOR, successor_of(Subscription.organization_id, Subscription.id))
     .where(
         Subscription.id == bindparam("id"),
         Subscription.organization_id == bindparam("org"),

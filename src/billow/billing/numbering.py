@@ -75,13 +75,13 @@ def assign_number(
     if per_entity:
         _lock(ctx, BillingEntity, entity.id)
         ctx.session.flush()  # the entity count reads every invoice's status
-        invoice.sequential_id = _next_customer_sequence(ctx, invoice)
-    else:
-        # Only flushed sequence numbers matter here, and every assignment is flushed at once
-        # (``number_and_finalize``): the invoice's pending amounts wait for its finalizing UPDATE.
-        with ctx.session.no_autoflush:
+    # The customer sequence reads flushed sequence numbers only, and every assignment is flushed
+    # at once (``number_and_finalize``): the invoice's pending amounts wait for its finalizing
+    # UPDATE instead of going out on their own.
+    with ctx.session.no_autoflush:
+        if not per_entity:
             _lock(ctx, Customer, customer.id)
-            invoice.sequential_id = _next_customer_sequence(ctx, invoice)
+        invoice.sequential_id = _next_customer_sequence(ctx, invoice)
     prefix = entity.document_number_prefix
     if per_entity:
         invoice.billing_entity_sequential_id = _next_entity_sequence(ctx, invoice)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -23,35 +24,32 @@ def of_org(ctx: Ctx) -> Select[Subscription]:
     return select(Subscription).where(Subscription.organization_id == ctx.org_id)
 
 
-# Built once (asked for every invoice; building a statement costs more than running it): the
-# values are bound.
-_NEXT = (
-    select(Subscription)
-    .where(
-        Subscription.organization_id == bindparam("org"),
-        Subscription.previous_subscription_id == bindparam("previous"),
-        Subscription.status != CANCELED,
-    )
-    .order_by(Subscription.created_at.desc(), Subscription.id.desc())
-    .limit(1)
-)
-
-
 SUCCESSOR = aliased(Subscription, name="successor")
-"""With :func:`successor_of`: a subscription's ``next_subscription`` read in the same statement."""
+"""A subscription's successor: with :func:`successor_of`, its ``next_subscription`` is read on its
+own (:func:`next_subscription`) or in the statement that reads the subscription (a join)."""
 
 
-def successor_of(subscription: type[Subscription]) -> ColumnElement[bool]:
-    """Join condition of :data:`SUCCESSOR` on ``subscription``: its successors that are not
-    canceled; ordered by :data:`SUCCESSOR_NEWEST_FIRST`, the first is ``next_subscription``."""
+def successor_of(organization_id: Any, subscription_id: Any) -> ColumnElement[bool]:
+    """:data:`SUCCESSOR` rows that succeed ``subscription_id`` and are not canceled; ordered by
+    :data:`SUCCESSOR_NEWEST_FIRST`, the first is Lago's ``next_subscription``. The arguments are
+    values, bind parameters or the columns of the subscription joined to."""
     return and_(
-        SUCCESSOR.organization_id == subscription.organization_id,
-        SUCCESSOR.previous_subscription_id == subscription.id,
+        SUCCESSOR.organization_id == organization_id,
+        SUCCESSOR.previous_subscription_id == subscription_id,
         SUCCESSOR.status != CANCELED,
     )
 
 
 SUCCESSOR_NEWEST_FIRST = (SUCCESSOR.created_at.desc(), SUCCESSOR.id.desc())
+
+# Built once (asked for every invoice; building a statement costs more than running it): the
+# values are bound.
+_NEXT = (
+    select(SUCCESSOR)
+    .where(successor_of(bindparam("org"), bindparam("previous")))
+    .order_by(*SUCCESSOR_NEWEST_FIRST)
+    .limit(1)
+)
 
 
 def next_subscription(session: Session, subscription: Subscription) -> Subscription | None:
