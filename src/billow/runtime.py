@@ -11,18 +11,19 @@ import structlog
 
 from billow.billing.adjustments import InvoiceAdjustmentHooks
 from billow.billing.advance.jobs import advance_job_kinds, pay_in_advance_listener
-from billow.billing.coupons import CouponsSource
+from billow.billing.coupons import CouponsSource, prefetch_coupon_flags
 from billow.billing.credits import applied_coupon_usage
 from billow.billing.customer_queries import customer_has_invoices
 from billow.billing.hooks import DraftRefreshHooks, InvoiceFinalizedHooks, TerminationCreditHooks
 from billow.billing.jobs import billing_job_kinds, billing_tick_tasks
 from billow.billing.payment_hooks import PaymentStatusHooks
+from billow.billing.prefetch import BillingPrefetchHooks
 from billow.billing.progressive.check import progressive_billing_listener
 from billow.billing.progressive.credit import ProgressiveCreditSource
 from billow.billing.voiding import InvoiceVoidHooks
 from billow.core.clock import Clock, ManualClock, SystemClock, ensure_utc
 from billow.core.hooks import Hooks
-from billow.credit_notes.consumption import CreditNotesSource
+from billow.credit_notes.consumption import CreditNotesSource, prefetch_credit_note_flags
 from billow.credit_notes.drafts import finalize_invoice_credit_notes, follow_refreshed_fees
 from billow.credit_notes.invoice_void import (
     holds_credit,
@@ -60,7 +61,7 @@ from billow.subscriptions.terminate import (
     terminate_customer_subscriptions,
     terminate_deleted_plan_subscriptions,
 )
-from billow.wallets.consumption import WalletsSource
+from billow.wallets.consumption import WalletsSource, prefetch_wallet_flags
 from billow.wallets.invoice_void import recredit_voided_invoice
 from billow.wallets.jobs import wallet_job_kinds, wallet_tick_tasks
 from billow.wallets.transactions import on_payment_status_change
@@ -115,6 +116,11 @@ def build_hooks() -> Hooks:
         # credits (step 8).
         InvoiceAdjustmentHooks(
             sources=(ProgressiveCreditSource(), CouponsSource(), CreditNotesSource(), WalletsSource())
+        ),
+        # A group of billing jobs reads, for all its customers at once, whether each has any
+        # coupon, credit note or wallet (``billow.billing.prefetch``).
+        BillingPrefetchHooks(
+            loaders=(prefetch_coupon_flags, prefetch_credit_note_flags, prefetch_wallet_flags)
         ),
         # A credit invoice's payment settles (or fails) the wallet top-up it bills.
         PaymentStatusHooks(on_change=(on_payment_status_change,)),

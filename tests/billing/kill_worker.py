@@ -7,6 +7,10 @@ until the queue is empty. With ``STOP_AT`` > 0, the ``STOP_AT``-th invoice this 
 stops after its fees, taxes and totals were computed and flushed (inside the job's transaction,
 before it is settled and committed): the process writes ``MARKER`` and sleeps until the test kills
 it with SIGKILL.
+
+The worker claims two jobs at a time; billing jobs claimed together run as one group, in one
+transaction (``JobKind.prepare``), so the invoices of the groups before the stop are committed
+and the stopped one's group is not.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ def main(argv: list[str]) -> None:
     url, clock_iso, lease, stop_at, marker = argv
     clock = ManualClock(datetime.fromisoformat(clock_iso))
     settings = Settings(
-        database_url=url, clock="manual", clock_start=clock.now(), job_lease_seconds=int(lease)
+        database_url=url,
+        clock="manual",
+        clock_start=clock.now(),
+        job_lease_seconds=int(lease),
+        worker_batch_size=2,
     )
     runtime = build_runtime(settings, migrate=False, worker_id=f"kill-worker-{stop_at}")
     runtime.clock = runtime.scheduler.clock = runtime.worker.clock = clock

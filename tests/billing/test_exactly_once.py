@@ -265,8 +265,9 @@ def _kill_when_stopped(proc: subprocess.Popen[bytes], marker: Any) -> None:
 @pytest.mark.slow
 def test_a_worker_killed_mid_invoice_bills_each_period_once_after_its_lease(api, runtime, tmp_path):
     """SIGKILL a real worker process while it holds an invoice's fees uncommitted, twice (the
-    second time after it committed others), then a worker takes the expired leases over: one
-    invoice per subscription period, with the totals of an undisturbed run."""
+    second time after it committed a group of two jobs, and with the first job of the next group
+    done but uncommitted), then a worker takes the expired leases over: one invoice per
+    subscription period, with the totals of an undisturbed run."""
     start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
     calls = metric(api, "calls")
     plan(api, amount_cents=3100, charges=[charge(calls, properties={"amount": "0.5"})])
@@ -289,11 +290,12 @@ def test_a_worker_killed_mid_invoice_bills_each_period_once_after_its_lease(api,
     first = tmp_path / "first"
     _kill_when_stopped(_worker_process(runtime, BILLING_DAY, 1, first), first)
     assert _count(runtime, Invoice) == 0  # the killed transaction left nothing
-    assert {j.status for j in _bill_jobs(runtime)} == {"running"}  # leased, not yet expired
+    # the killed worker's group is leased, not yet expired; the rest was never claimed
+    assert sorted(j.status for j in _bill_jobs(runtime)) == ["pending"] * 4 + ["running"] * 2
     second = tmp_path / "second"
     later = BILLING_DAY + timedelta(seconds=5)
-    _kill_when_stopped(_worker_process(runtime, later, 3, second), second)
-    assert _count(runtime, Invoice) == 2
+    _kill_when_stopped(_worker_process(runtime, later, 4, second), second)
+    assert _count(runtime, Invoice) == 2  # the first group; the second's first invoice is gone
     last = _worker_process(runtime, later + timedelta(seconds=5), 0, tmp_path / "unused")
     assert last.wait(timeout=60) == 0, last.stderr.read().decode() if last.stderr else ""
 

@@ -1,7 +1,8 @@
-"""The statements one periodic invoice costs (a budget, not a timing): a plain customer — no
-coupon, credit note, wallet, progressive invoice, tax or webhook endpoint — billed on its billing
-day. Each statement is about 0.4 ms of a billing run (README, "Billing run"); a change that adds
-one should say so here."""
+"""The statements one periodic invoice costs (a budget, not a timing): plain customers — no
+coupon, credit note, wallet, progressive invoice, tax or webhook endpoint — billed on their billing
+day, their jobs claimed together and run as one group (one transaction, ``JobKind.prepare``).
+Each statement is about 0.4 ms of a billing run (README, "Billing run"); a change that adds one
+should say so here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import event as sa_event
 
+from billow.billing import invoicing
 from tests.billing.helpers import customer, drain, invoices, start_clock, subscribe
 from tests.pricing.helpers import ok
 from tests.usage.helpers import charge, event, metric
@@ -37,7 +39,7 @@ def _kind(statement: str) -> str:
     return f"SELECT {table}" + (" FOR UPDATE" if locked else "")
 
 
-def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime):
+def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime, monkeypatch):
     start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
     calls = metric(api, "calls")
     ok(
@@ -56,7 +58,7 @@ def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime):
             },
         )
     )
-    for n in (1, 2):
+    for n in (1, 2, 3):
         customer(api, f"cus_{n}")
         subscribe(api, external_id=f"sub_{n}", customer_id=f"cus_{n}")
         event(api, "calls", datetime(2024, 1, 12, tzinfo=UTC), sub=f"sub_{n}")
@@ -70,37 +72,58 @@ def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime):
     def record(conn, cursor, statement, params, context, executemany):
         statements.append(statement)
 
+    real = invoicing.bill_subscriptions
+
+    def marked(*args, **kwargs):
+        statements.append("-- job")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(invoicing, "bill_subscriptions", marked)
     sa_event.listen(runtime.db.engine, "before_cursor_execute", record)
     try:
-        assert runtime.worker.drain() == 2
+        assert runtime.worker.drain() == 3
     finally:
         sa_event.remove(runtime.db.engine, "before_cursor_execute", record)
 
-    # One job per customer, each ending with its own job UPDATE (mark_succeeded); the first job
-    # of the batch also reads the catalog: the second shows what an invoice costs.
-    ends = [i for i, s in enumerate(statements) if s.startswith("UPDATE jobs") and "finished_at" in s]
-    assert len(ends) == 2
-    second = Counter(_kind(s) for s in statements[ends[0] + 1 : ends[1] + 1])
-    expected = Counter(
+    starts = [i for i, s in enumerate(statements) if s == "-- job"]
+    assert len(starts) == 3
+    claimed = next(i for i, s in enumerate(statements) if s.startswith("UPDATE jobs"))
+    group = Counter(_kind(s) for s in statements[claimed + 1 : starts[0]])
+    # The group's bulk reads, once for all its jobs (billow.billing.prefetch).
+    expected_group = Counter(
         {
-            "SELECT customers": 1,  # with its billing entity and whether it has taxes
-            "SELECT subscriptions": 1,  # with its next_subscription
-            "INSERT invoices": 1,
-            "INSERT invoice_subscriptions": 1,  # ON CONFLICT DO NOTHING on the period index
-            "SELECT (subquery)": 2,  # history (fee counts + invoice-subscriptions); the usage aggregate
-            "SELECT -": 1,  # the presence probe: EXISTS coupons, credit notes, wallets (no FROM)
-            "INSERT fees": 1,
-            "SELECT invoices": 1,  # numbering: the customer's highest sequential id
-            "UPDATE invoices": 1,  # amounts, number and status together
-            "SELECT webhook_endpoints": 1,
-            "SELECT wallets": 1,  # any active wallet (ongoing balance refresh after finalization)
-            "UPDATE jobs": 1,
+            "SELECT customers": 1,  # with their billing entities and whether they have taxes
+            "SELECT subscriptions": 1,  # with their next_subscription
+            "SELECT applied_coupons": 1,  # who has an active coupon
+            "SELECT credit_notes": 1,  # who has an available credit note
+            "SELECT wallets": 1,  # who has an active wallet
+            "SELECT invoices": 1,  # numbering: each customer's highest sequential id
         }
     )
     if runtime.db.is_postgres:
-        expected["SELECT customers FOR UPDATE"] = 1  # the numbering lock (FOR NO KEY UPDATE)
+        # numbering: the customers locked together, in id order (FOR NO KEY UPDATE)
+        expected_group["SELECT customers FOR UPDATE"] = 1
     else:
-        expected["BEGIN"] = 1  # BEGIN IMMEDIATE: SQLite takes the write lock up front
-    assert second == expected, sorted((second - expected).items()) + sorted((expected - second).items())
+        expected_group["BEGIN"] = 1  # BEGIN IMMEDIATE: SQLite takes the write lock up front
+    assert group == expected_group, sorted((group - expected_group).items()) + sorted(
+        (expected_group - group).items()
+    )
+    # The first job also reads the catalog and the webhook endpoints (once for the group): the
+    # second and third show what an invoice costs.
+    expected = Counter(
+        {
+            "INSERT invoices": 1,
+            "INSERT invoice_subscriptions": 1,  # ON CONFLICT DO NOTHING on the period index
+            "SELECT (subquery)": 2,  # history (fee counts + invoice-subscriptions); the usage aggregate
+            "INSERT fees": 1,
+            "UPDATE invoices": 1,  # amounts, number and status together
+        }
+    )
+    # The group's jobs are marked succeeded together, after the last one.
+    done = next(i for i in range(starts[2], len(statements)) if statements[i].startswith("UPDATE jobs"))
+    assert sum(1 for s in statements[claimed + 1 :] if s.startswith("UPDATE jobs")) == 1
+    for start, end in ((starts[1], starts[2]), (starts[2], done)):
+        job = Counter(_kind(s) for s in statements[start + 1 : end])
+        assert job == expected, sorted((job - expected).items()) + sorted((expected - job).items())
     # 1,000 × 22/31 days (started 10 January) = 710, plus one call at 0.50
-    assert [i["total_amount_cents"] for i in invoices(api)] == [760, 760]
+    assert [i["total_amount_cents"] for i in invoices(api)] == [760, 760, 760]

@@ -21,7 +21,7 @@ Kinds that take coupons: ``subscription``, ``in_advance_charge``, ``progressive_
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -34,9 +34,11 @@ from billow.billing.math.coupons import CouponType, Frequency
 from billow.billing.models import Credit
 from billow.core.ids import new_id
 from billow.db.context import Ctx
+from billow.db.prefetch import known_absent, prefetch_flags
 from billow.pricing.coupons.invoicing import (
     InvoiceableCoupon,
     active_coupons_exist,
+    customers_with_active_coupons,
     lock_invoiceable_coupons,
     record_coupon_use,
 )
@@ -66,6 +68,16 @@ def _math_coupon(entry: InvoiceableCoupon, consumed: int) -> AppliedCoupon:
     )
 
 
+COUPONS_FLAG = "coupons.active"
+
+
+def prefetch_coupon_flags(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """``BillingPrefetchHooks``: which customers have an active applied coupon."""
+    return prefetch_flags(
+        ctx, (COUPONS_FLAG,), customer_ids, customers_with_active_coupons(ctx, customer_ids)
+    )
+
+
 class CouponsSource:
     """The ``coupons`` adjustment source (wired in ``billow.runtime.build_hooks``)."""
 
@@ -75,6 +87,8 @@ class CouponsSource:
         if not request.finalizing or request.kind not in COUPON_KINDS:
             return False
         if sum(fee.amount_cents for fee in request.fees) <= 0:
+            return False
+        if known_absent(ctx, COUPONS_FLAG, request.invoice.customer_id):
             return False
         return active_coupons_exist(ctx, request.invoice.customer_id)
 

@@ -43,6 +43,7 @@ from billow.billing.subjects import load_billed_subscription
 from billow.core.timefmt import parse_iso_datetime
 from billow.customers.models import Customer
 from billow.db.context import Ctx
+from billow.db.prefetch import MISSING, take
 from billow.jobs.registry import HandlerResult
 from billow.pricing.plans.models import Plan
 from billow.subscriptions.activation import apply_scheduled_downgrade
@@ -78,17 +79,48 @@ class BillingItem:
 
 # Built once (statement construction is a good part of a query's cost): the values are bound.
 # The subscription with its ``next_subscription`` (first row), which periodic items need.
-_ITEM_SUBSCRIPTION = (
+_ITEM_SUBSCRIPTIONS = (
     select(Subscription, SUCCESSOR)
     .outerjoin(SUCCESSOR, successor_of(Subscription.organization_id, Subscription.id))
-    .where(
-        Subscription.id == bindparam("id"),
-        Subscription.organization_id == bindparam("org"),
-        Subscription.customer_id == bindparam("customer"),
+    .where(Subscription.organization_id == bindparam("org"))
+)
+_ITEM_SUBSCRIPTION = (
+    _ITEM_SUBSCRIPTIONS.where(
+        Subscription.id == bindparam("id"), Subscription.customer_id == bindparam("customer")
     )
     .order_by(*SUCCESSOR_NEWEST_FIRST)
     .limit(1)
 )
+# Every row of each subscription, its successors newest first: the first row of each is what
+# ``_ITEM_SUBSCRIPTION`` reads.
+_MANY_ITEM_SUBSCRIPTIONS = _ITEM_SUBSCRIPTIONS.where(
+    Subscription.id.in_(bindparam("ids", expanding=True)),
+    Subscription.customer_id.in_(bindparam("customers", expanding=True)),
+).order_by(Subscription.id, *SUCCESSOR_NEWEST_FIRST)
+PREFETCHED_ITEM = "billing.item_subscription"
+
+
+def prefetch_item_subscriptions(
+    ctx: Ctx, items: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[uuid.UUID, tuple[Subscription, Subscription | None]]:
+    """What ``_load_items`` reads of each ``(subscription id, customer id)``, in one read; returns
+    the rows found by subscription id."""
+    if not items or ctx.prefetched is None:
+        return {}
+    params = {
+        "ids": [sub_id for sub_id, _ in items],
+        "customers": list({customer_id for _, customer_id in items}),
+        "org": ctx.org_id,
+    }
+    found: dict[uuid.UUID, tuple[Subscription, Subscription | None]] = {}
+    for sub, successor in ctx.session.execute(_MANY_ITEM_SUBSCRIPTIONS, params):
+        found.setdefault(sub.id, (sub, successor))
+    for sub_id, customer_id in items:
+        row = found.get(sub_id)
+        ctx.prefetched.put(
+            PREFETCHED_ITEM, (sub_id, customer_id), row if row and row[0].customer_id == customer_id else None
+        )
+    return found
 
 
 def _load_items(ctx: Ctx, customer_id: uuid.UUID, raw_items: Sequence[dict[str, Any]]) -> list[BillingItem]:
@@ -99,9 +131,11 @@ def _load_items(ctx: Ctx, customer_id: uuid.UUID, raw_items: Sequence[dict[str, 
         if reason not in REASONS:
             raise ValueError(f"unknown invoicing reason {reason!r}")
         sub_id = uuid.UUID(str(raw["subscription_id"]))
-        row = ctx.session.execute(
-            _ITEM_SUBSCRIPTION, {"id": sub_id, "org": ctx.org_id, "customer": customer_id}
-        ).first()
+        row = take(ctx, PREFETCHED_ITEM, (sub_id, customer_id))
+        if row is MISSING:
+            row = ctx.session.execute(
+                _ITEM_SUBSCRIPTION, {"id": sub_id, "org": ctx.org_id, "customer": customer_id}
+            ).first()
         if row is None or row[0].id in seen:
             continue
         sub, successor = row

@@ -7,6 +7,7 @@ from billow.billing.finalization import FINALIZE_INVOICE_JOB, finalization_tick_
 from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler
 from billow.billing.overdue import overdue_tick_task
 from billow.billing.periodic import periodic_billing_tick_task
+from billow.billing.prefetch import prepare_bill_subscriptions
 from billow.billing.progressive.check import REFRESH_JOB, progressive_billing_tick_task, refresh_handler
 from billow.jobs.registry import JobKind
 from billow.jobs.scheduler import TickTask
@@ -15,7 +16,12 @@ from billow.jobs.scheduler import TickTask
 def billing_job_kinds(engine: FeeEngine | None = None) -> list[JobKind]:
     engine = engine or build_fee_engine()
     return [
-        JobKind(BILL_SUBSCRIPTIONS_JOB, bill_subscriptions_handler(engine), shares_reads=True),
+        JobKind(
+            BILL_SUBSCRIPTIONS_JOB,
+            bill_subscriptions_handler(engine),
+            shares_reads=True,
+            prepare=prepare_bill_subscriptions,
+        ),
         JobKind(FINALIZE_INVOICE_JOB, handle_finalize_invoice(engine)),
         JobKind(REFRESH_JOB, refresh_handler(engine)),
     ]

@@ -14,6 +14,8 @@ backstop.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +24,7 @@ from sqlalchemy import bindparam, func, select
 from billow.billing.models import Invoice
 from billow.customers.models import Customer
 from billow.db.context import Ctx
+from billow.db.prefetch import MISSING, take
 from billow.organizations.models import BillingEntity
 
 NUMBERED_STATUSES = ("finalized", "voided")
@@ -47,10 +50,50 @@ _CUSTOMER_SEQUENCE = select(func.max(Invoice.sequential_id)).where(
 )
 
 
-def _next_customer_sequence(ctx: Ctx, invoice: Invoice) -> int:
-    current = ctx.session.scalar(
-        _CUSTOMER_SEQUENCE, {"customer": invoice.customer_id, "entity": invoice.billing_entity_id}
+_CUSTOMER_SEQUENCES = (
+    select(Invoice.customer_id, Invoice.billing_entity_id, func.max(Invoice.sequential_id))
+    .where(
+        Invoice.customer_id.in_(bindparam("customers", expanding=True)), Invoice.sequential_id.is_not(None)
     )
+    .group_by(Invoice.customer_id, Invoice.billing_entity_id)
+)
+_LOCK_CUSTOMERS = (
+    select(Customer.id)
+    .where(Customer.id.in_(bindparam("customers", expanding=True)))
+    .order_by(Customer.id)
+    .with_for_update(key_share=True)
+)
+PREFETCHED_SEQUENCE = "billing.customer_sequence"
+
+
+def prefetch_customer_sequences(ctx: Ctx, owners: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """For a group of billing jobs: lock every customer of ``owners`` (customer id, billing
+    entity id) at once, in id order, then read the highest sequence number of each — what
+    :func:`assign_number` would lock and read per invoice. A lock taken here is held until the
+    group commits, as the per-invoice lock is until its job commits."""
+    if ctx.prefetched is None or not owners:
+        return
+    customers = sorted({customer_id for customer_id, _ in owners})
+    if ctx.dialect == "postgresql":
+        ctx.session.execute(_LOCK_CUSTOMERS, {"customers": customers}).all()
+    found = {
+        (c, e): int(m or 0) for c, e, m in ctx.session.execute(_CUSTOMER_SEQUENCES, {"customers": customers})
+    }
+    for owner in owners:
+        ctx.prefetched.put(PREFETCHED_SEQUENCE, owner, found.get(owner, 0))
+
+
+def _next_customer_sequence(ctx: Ctx, invoice: Invoice, *, locked: bool) -> int:
+    """The next per-(customer, billing entity) sequence number: prefetched for a group of
+    billing jobs (its customer locked then), else read — after locking the customer when
+    ``locked`` is false."""
+    current = take(ctx, PREFETCHED_SEQUENCE, (invoice.customer_id, invoice.billing_entity_id))
+    if current is MISSING:
+        if not locked:
+            _lock(ctx, Customer, invoice.customer_id)
+        current = ctx.session.scalar(
+            _CUSTOMER_SEQUENCE, {"customer": invoice.customer_id, "entity": invoice.billing_entity_id}
+        )
     return int(current or 0) + 1
 
 
@@ -79,9 +122,7 @@ def assign_number(
     # at once (``number_and_finalize``): the invoice's pending amounts wait for its finalizing
     # UPDATE instead of going out on their own.
     with ctx.session.no_autoflush:
-        if not per_entity:
-            _lock(ctx, Customer, customer.id)
-        invoice.sequential_id = _next_customer_sequence(ctx, invoice)
+        invoice.sequential_id = _next_customer_sequence(ctx, invoice, locked=per_entity)
     prefix = entity.document_number_prefix
     if per_entity:
         invoice.billing_entity_sequential_id = _next_entity_sequence(ctx, invoice)

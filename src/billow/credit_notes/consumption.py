@@ -13,7 +13,7 @@ and the note's new balance (``consumed`` at 0). Drafts take nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, select
@@ -24,6 +24,7 @@ from billow.billing.models import Credit
 from billow.core.ids import new_id
 from billow.credit_notes.models import CreditNote
 from billow.db.context import Ctx
+from billow.db.prefetch import known_absent, prefetch_flags
 
 # Invoice kinds whose totals take credit notes (billing.md §4.3).
 _KINDS = ("subscription", "in_advance_charge", "progressive_billing")
@@ -40,6 +41,21 @@ def _available_where(org: Any, customer: Any, currency: Any) -> tuple[ColumnElem
         CreditNote.currency == currency,
         CreditNote.balance_amount_cents > 0,
     )
+
+
+CREDIT_NOTES_FLAG = "credit_notes.available"
+
+
+def prefetch_credit_note_flags(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """``BillingPrefetchHooks``: which customers have an available credit note (any currency)."""
+    having = select(CreditNote.customer_id).where(
+        CreditNote.organization_id == ctx.org_id,
+        CreditNote.customer_id.in_(list(customer_ids)),
+        CreditNote.status == "finalized",
+        CreditNote.credit_status == "available",
+        CreditNote.balance_amount_cents > 0,
+    )
+    return prefetch_flags(ctx, (CREDIT_NOTES_FLAG,), customer_ids, having)
 
 
 _AVAILABLE = (
@@ -65,6 +81,8 @@ class CreditNotesSource:
         if not request.finalizing or request.kind not in _KINDS:
             return False
         invoice = request.invoice
+        if known_absent(ctx, CREDIT_NOTES_FLAG, invoice.customer_id):
+            return False
         available = _available_where(ctx.org_id, invoice.customer_id, invoice.currency)
         return select(CreditNote.id).where(*available).exists()
 

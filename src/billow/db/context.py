@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from billow.core.clock import Clock
 from billow.core.hooks import Hooks
+from billow.db.prefetch import Prefetched
 from billow.settings import Settings
 
 
@@ -28,6 +29,9 @@ class Ctx:
     """Set by the worker for job kinds that declare ``shares_reads``: a cache of catalog reads
     (plain snapshots, never this session's ORM instances) shared by the consecutive jobs of that
     kind in one claimed batch. ``None`` everywhere else: every read goes to the database."""
+    prefetched: Prefetched | None = None
+    """Set by the worker for a group of jobs run in one transaction (``JobKind.prepare``): what
+    the group's bulk reads found (``billow.db.prefetch``). ``None`` everywhere else."""
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,6 +107,19 @@ _SUCCEEDED = (
 def mark_succeeded(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:
     result = session.execute(_SUCCEEDED, {"job_id": job_id, "worker": worker_id, "now": now})
     return bool(getattr(result, "rowcount", 0))
+
+
+def mark_all_succeeded(session: Session, job_ids: Sequence[int], worker_id: str, now: datetime) -> int:
+    """:func:`mark_succeeded` for a group of jobs run in one transaction."""
+    if not job_ids:
+        return 0
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.status == RUNNING)
+        .values(status=SUCCEEDED, finished_at=now, locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(session.execute(stmt), "rowcount", 0) or 0)
 
 
 def mark_rescheduled(

@@ -16,6 +16,7 @@ from billow.core.clock import Clock
 from billow.core.hooks import Hooks
 from billow.db.context import Ctx
 from billow.db.engine import Database
+from billow.db.prefetch import Prefetched
 from billow.jobs import queue
 from billow.jobs.registry import JobRegistry, Reschedule
 from billow.settings import Settings
@@ -58,16 +59,42 @@ class Worker:
         # as old as the start of the batch (a few seconds), never older than the jobs before.
         shared: dict[Any, Any] = {}
         shared_kind: str | None = None
-        for job in jobs:
-            if not self.registry.shares_reads(job.kind):
+        for group in self._groups(jobs):
+            kind = group[0].kind
+            cache: dict[Any, Any] | None = None
+            if not self.registry.shares_reads(kind):
                 shared_kind = None
-                self._run(job)
-                continue
-            if job.kind != shared_kind:
-                shared, shared_kind = {}, job.kind
-            if not self._run(job, shared):
+            else:
+                if kind != shared_kind:
+                    shared, shared_kind = {}, kind
+                cache = shared
+            if self.registry.preparer(kind) is not None:
+                ok = self._run_group(group, cache)
+            else:
+                ok = self._run(group[0], cache)
+            if not ok:
                 shared_kind = None
         return len(jobs)
+
+    def _groups(self, jobs: list[queue.ClaimedJob]) -> list[list[queue.ClaimedJob]]:
+        """Consecutive jobs of one kind that runs in groups (``JobKind.prepare``) and of one
+        organization form a group; any other job is alone. A job past its last attempt is alone
+        (it is marked dead, not run)."""
+        groups: list[list[queue.ClaimedJob]] = []
+        for job in jobs:
+            joins = (
+                groups
+                and self.registry.preparer(job.kind) is not None
+                and job.attempts <= job.max_attempts
+                and groups[-1][-1].kind == job.kind
+                and groups[-1][-1].organization_id == job.organization_id
+                and groups[-1][-1].attempts <= groups[-1][-1].max_attempts
+            )
+            if joins:
+                groups[-1].append(job)
+            else:
+                groups.append([job])
+        return groups
 
     def drain(self, max_batches: int = 1_000_000) -> int:
         """Run jobs until none is due at the clock's current time."""
@@ -79,6 +106,61 @@ class Worker:
                     break
                 total += n
         return total
+
+    def _run_group(self, jobs: list[queue.ClaimedJob], shared_reads: dict[Any, Any] | None) -> bool:
+        """Run a group of jobs in one transaction after their kind's bulk reads; whether all
+        succeeded. Any failure rolls the whole group back, and each job then runs alone
+        (``_run``), so a failing job fails (and retries) on its own."""
+        first = jobs[0]
+        if first.attempts > first.max_attempts:
+            return self._run(first, shared_reads)
+        handler = self.registry.handler(first.kind)
+        prepare = self.registry.preparer(first.kind)
+        if handler is None or prepare is None:
+            return self._run(first, shared_reads)
+        try:
+            with self.db.session() as session:
+                prefetched = Prefetched()
+
+                def job_ctx() -> Ctx:
+                    return Ctx(
+                        session=session,
+                        clock=self.clock,
+                        settings=self.settings,
+                        organization_id=first.organization_id,
+                        hooks=self.hooks,
+                        shared_reads=shared_reads,
+                        prefetched=prefetched,
+                    )
+
+                prepare(job_ctx(), [job.payload for job in jobs])
+                succeeded: list[int] = []
+                for job in jobs:
+                    result = handler(job_ctx(), job.payload)
+                    # Each job's writes reach the database before the next job reads.
+                    session.flush()
+                    if isinstance(result, Reschedule):
+                        run_at = self.clock.now() + timedelta(seconds=result.after_seconds)
+                        queue.mark_rescheduled(
+                            session, job.id, self.worker_id, run_at, result.reason, dead=False
+                        )
+                    else:
+                        succeeded.append(job.id)
+                queue.mark_all_succeeded(session, succeeded, self.worker_id, self.clock.now())
+            return True
+        except Exception as exc:
+            if len(jobs) == 1:
+                return self._failed(first, exc)
+            log.info(
+                "job_group_failed",
+                kind=first.kind,
+                jobs=len(jobs),
+                error="".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            )
+        ok = True
+        for job in jobs:
+            ok = self._run(job, {} if shared_reads is not None else None) and ok
+        return ok
 
     def _run(self, job: queue.ClaimedJob, shared_reads: dict[Any, Any] | None = None) -> bool:
         """Run one job in its own transaction; whether its handler succeeded."""
@@ -116,12 +198,14 @@ class Worker:
                     queue.mark_succeeded(session, job.id, self.worker_id, self.clock.now())
             return True
         except Exception as exc:
-            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            dead = job.attempts >= job.max_attempts
-            run_at = self.clock.now() + timedelta(seconds=queue.backoff_seconds(job.attempts))
-            with self.db.session() as session:
-                queue.mark_rescheduled(session, job.id, self.worker_id, run_at, error[:4000], dead=dead)
-            log.warning(
-                "job_failed", job_id=job.id, kind=job.kind, attempt=job.attempts, dead=dead, error=error
-            )
-            return False
+            return self._failed(job, exc)
+
+    def _failed(self, job: queue.ClaimedJob, exc: Exception) -> bool:
+        """Record a failed attempt (its transaction rolled back): retry later, or dead."""
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        dead = job.attempts >= job.max_attempts
+        run_at = self.clock.now() + timedelta(seconds=queue.backoff_seconds(job.attempts))
+        with self.db.session() as session:
+            queue.mark_rescheduled(session, job.id, self.worker_id, run_at, error[:4000], dead=dead)
+        log.warning("job_failed", job_id=job.id, kind=job.kind, attempt=job.attempts, dead=dead, error=error)
+        return False

@@ -17,7 +17,7 @@ recomputed after the transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, select
@@ -28,7 +28,9 @@ from billow.billing.math import Wallet as WalletView
 from billow.core.ids import new_id
 from billow.core.money import cents_to_amount
 from billow.db.context import Ctx
+from billow.db.prefetch import known_absent, prefetch_flags
 from billow.wallets import ledger
+from billow.wallets.flags import REFRESH_FLAG
 from billow.wallets.models import Wallet, WalletTarget, WalletTransaction
 from billow.webhooks.emitter import emit
 
@@ -74,6 +76,20 @@ def _paying_where(org: Any, customer: Any, currency: Any) -> tuple[ColumnElement
     )
 
 
+WALLETS_FLAG = "wallets.active"
+
+
+def prefetch_wallet_flags(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """``BillingPrefetchHooks``: which customers have an active wallet (any currency or balance),
+    for the wallets source's presence and for the refresh after finalization."""
+    having = select(Wallet.customer_id).where(
+        Wallet.organization_id == ctx.org_id,
+        Wallet.customer_id.in_(list(customer_ids)),
+        Wallet.status == "active",
+    )
+    return prefetch_flags(ctx, (WALLETS_FLAG, REFRESH_FLAG), customer_ids, having)
+
+
 _PAYING_WALLETS = select(Wallet.id).where(
     *_paying_where(bindparam("org"), bindparam("customer"), bindparam("currency"))
 )
@@ -88,6 +104,8 @@ class WalletsSource:
         if not request.finalizing or request.kind not in PAID_BY_WALLETS:
             return False
         invoice = request.invoice
+        if known_absent(ctx, WALLETS_FLAG, invoice.customer_id):
+            return False
         paying = _paying_where(ctx.org_id, invoice.customer_id, invoice.currency)
         return select(Wallet.id).where(*paying).exists()
 

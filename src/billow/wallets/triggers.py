@@ -21,12 +21,14 @@ from sqlalchemy import bindparam, select
 from billow.billing.models import Invoice
 from billow.customers.models import Customer
 from billow.db.context import Ctx
+from billow.db.prefetch import known_absent
 from billow.jobs.queue import enqueue
 from billow.metering.hooks import IngestionListener
 from billow.metering.store import EventRecord
 from billow.subscriptions.facts import customer_timezone
 from billow.subscriptions.models import Subscription
 from billow.wallets import ledger
+from billow.wallets.flags import REFRESH_FLAG
 from billow.wallets.models import Wallet
 
 LISTENER_NAME = "wallets.ongoing_balance"
@@ -42,6 +44,8 @@ _ACTIVE = _ACTIVE.limit(1)
 def _has_active_wallet(ctx: Ctx, customer_id: object | None = None) -> bool:
     if customer_id is None:
         return ctx.session.scalar(_ACTIVE, {"org": ctx.org_id}) is not None
+    if known_absent(ctx, REFRESH_FLAG, customer_id):
+        return False
     return ctx.session.scalar(_CUSTOMER_ACTIVE, {"org": ctx.org_id, "customer": customer_id}) is not None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from billow.db.context import Ctx
+from billow.db.prefetch import memo
 from billow.jobs.queue import enqueue
 from billow.webhooks.catalog import CATALOG
 from billow.webhooks.models import Webhook, WebhookEndpoint
@@ -46,7 +47,14 @@ def emit(ctx: Ctx, webhook_type: str, obj: Any) -> int:
     entry = CATALOG[webhook_type]
     if entry.serializer is None:
         raise RuntimeError(f"webhook type {webhook_type} has no serializer yet")
-    endpoints = ctx.session.scalars(_ENDPOINTS, {"org": ctx.org_id}).all()
+    # A group of jobs run in one transaction (``billow.db.prefetch``) reads them once: no job
+    # kind that runs in groups writes endpoints.
+    endpoints = memo(
+        ctx,
+        "webhooks.endpoints",
+        ctx.org_id,
+        lambda: ctx.session.scalars(_ENDPOINTS, {"org": ctx.org_id}).all(),
+    )
     targets = [e for e in endpoints if endpoint_accepts(e, {entry.name, entry.body_name})]
     if not targets:
         return 0

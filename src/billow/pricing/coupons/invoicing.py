@@ -17,11 +17,11 @@ Billing calls these services; it never writes the coupon tables itself.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from billow.db.context import Ctx
 from billow.pricing.coupons.models import AppliedCoupon, Coupon, CouponTarget
@@ -69,6 +69,15 @@ def active_coupons_exist(ctx: Ctx, customer_id: uuid.UUID) -> ColumnElement[bool
     """``EXISTS``: the customer has an active applied coupon (what :func:`lock_invoiceable_coupons`
     reads), for a presence probe; nothing is locked."""
     return select(AppliedCoupon.id).where(*_active_where(ctx.org_id, customer_id)).exists()
+
+
+def customers_with_active_coupons(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> Select[Any]:
+    """The ones of ``customer_ids`` with an active applied coupon (as :func:`active_coupons_exist`)."""
+    return select(AppliedCoupon.customer_id).where(
+        AppliedCoupon.organization_id == ctx.org_id,
+        AppliedCoupon.customer_id.in_(list(customer_ids)),
+        AppliedCoupon.status == "active",
+    )
 
 
 def lock_invoiceable_coupons(ctx: Ctx, customer_id: uuid.UUID) -> list[InvoiceableCoupon]:

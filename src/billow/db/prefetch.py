@@ -1,0 +1,93 @@
+"""Bulk reads for a group of jobs that run in one transaction (``JobKind.prepare``).
+
+The worker runs consecutive claimed jobs of a kind that declares ``prepare`` together, in one
+transaction (``billow.jobs.worker``). ``prepare`` reads in a few statements what each job would
+otherwise read for itself, one round trip each, and leaves it here. The readers ask here first
+and fall back to their own statement when nothing was prefetched for their key, so the result is
+the same either way: only the number of round trips changes.
+
+Two kinds of entries:
+
+* ``take``: a value read for one job, handed over once (removed when read). A second read of the
+  same key in the group goes to the database, so a value one job may have changed is never
+  served to another.
+* ``memo``: a value loaded on first use and kept for the group (what no job of the kind writes,
+  e.g. an organization's webhook endpoints during a billing run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Select
+
+if TYPE_CHECKING:
+    from billow.db.context import Ctx
+
+T = TypeVar("T")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""What :meth:`Prefetched.take` answers when nothing was prefetched for the key."""
+
+
+class Prefetched:
+    def __init__(self) -> None:
+        self._once: dict[tuple[str, Hashable], Any] = {}
+        self._memo: dict[tuple[str, Hashable], Any] = {}
+
+    def put(self, name: str, key: Hashable, value: Any) -> None:
+        self._once[(name, key)] = value
+
+    def put_flags(self, name: str, keys: Iterable[Hashable], having: Collection[Hashable]) -> None:
+        """``name`` is true for the keys in ``having``, false for the other ``keys``."""
+        for key in keys:
+            self._once[(name, key)] = key in having
+
+    def take(self, name: str, key: Hashable) -> Any:
+        return self._once.pop((name, key), MISSING)
+
+    def memo(self, name: str, key: Hashable, load: Callable[[], T]) -> T:
+        found = self._memo.get((name, key), MISSING)
+        if found is MISSING:
+            found = self._memo[(name, key)] = load()
+        return found  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return len(self._once)
+
+
+def take(ctx: Ctx, name: str, key: Hashable) -> Any:
+    """The value prefetched for ``key`` (once), else :data:`MISSING`."""
+    if ctx.prefetched is None:
+        return MISSING
+    return ctx.prefetched.take(name, key)
+
+
+def known_absent(ctx: Ctx, name: str, key: Hashable) -> bool:
+    """Whether a prefetched flag says ``key`` has nothing of ``name`` (taken once)."""
+    return take(ctx, name, key) is False
+
+
+def memo(ctx: Ctx, name: str, key: Hashable, load: Callable[[], T]) -> T:
+    """``load()`` once per group of jobs (every time outside a group)."""
+    if ctx.prefetched is None:
+        return load()
+    return ctx.prefetched.memo(name, key, load)
+
+
+def prefetch_flags(ctx: Ctx, names: Sequence[str], keys: Sequence[Hashable], having: Select[Any]) -> set[Any]:
+    """Flags ``names`` of ``keys``: true for the keys ``having`` selects (its first column),
+    false for the others; returns the keys flagged true. Nothing outside a group of jobs."""
+    if ctx.prefetched is None or not keys:
+        return set()
+    found = set(ctx.session.scalars(having))
+    for name in names:
+        ctx.prefetched.put_flags(name, keys, found)
+    return found

@@ -1,0 +1,132 @@
+"""Billing jobs claimed together run as one group (one transaction, bulk reads:
+``billow.billing.prefetch``) and bill exactly what each job alone bills: the same scenario is run
+with groups and with every job alone (no bulk reads), to the same exact invoices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from billow.billing import invoicing
+from tests.billing.coupon_helpers import apply, coupon
+from tests.billing.helpers import (
+    add_endpoint,
+    customer,
+    drain,
+    event,
+    invoices,
+    plan,
+    start_clock,
+    subscribe,
+    tick_at,
+    webhooks,
+)
+from tests.pricing.helpers import ok
+from tests.usage.helpers import charge, metric
+from tests.wallets.helpers import create_wallet
+
+BILLING_DAY = datetime(2024, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "alone"])
+def test_a_group_of_billing_jobs_bills_what_each_job_alone_bills(api, runtime, monkeypatch, grouped):
+    registry = runtime.worker.registry
+    real = registry.preparer
+    groups: list[int] = []
+
+    def preparer(kind: str):
+        prepare = real(kind)
+        if prepare is None or not grouped:
+            return None
+
+        def counted(ctx, payloads):
+            groups.append(len(payloads))
+            prepare(ctx, payloads)
+
+        return counted
+
+    monkeypatch.setattr(registry, "preparer", preparer)
+    runs: list[str] = []
+    bill = invoicing.bill_subscriptions
+
+    def counted_bill(ctx, engine, payload):
+        runs.append(payload["customer_id"])
+        return bill(ctx, engine, payload)
+
+    monkeypatch.setattr(invoicing, "bill_subscriptions", counted_bill)
+    start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
+    add_endpoint(api)
+    calls = metric(api, "calls")
+    plan(api, "pro", amount_cents=1000, charges=[charge(calls, properties={"amount": "0.5"})])
+    plan(api, "basic", amount_cents=500, charges=[charge(calls, properties={"amount": "0.5"})])
+    coupon(api, "welcome", amount_cents=300)
+    for n in range(1, 7):
+        customer(api, f"cus_{n}")
+        subscribe(api, external_id=f"sub_{n}", customer_id=f"cus_{n}", plan_code="pro")
+    apply(api, "welcome", customer_id="cus_2")
+    create_wallet(api, customer_id="cus_3", granted_credits="2.00")
+    apply(api, "welcome", customer_id="cus_5")
+    drain(api, runtime)
+    for n in range(1, 7):
+        for hour in range(n):
+            event(api, "calls", datetime(2024, 1, 15, hour, tzinfo=UTC), sub=f"sub_{n}")
+    # cus_5 downgrades at the end of the period: its own job, a plan switch on the billing day.
+    ok(
+        api.post(
+            "/subscriptions",
+            {"subscription": {"external_customer_id": "cus_5", "plan_code": "basic", "external_id": "sub_5"}},
+        )
+    )
+    # cus_6 has two subscriptions: one invoice for both.
+    subscribe(api, external_id="sub_6b", customer_id="cus_6", plan_code="basic")
+    drain(api, runtime)
+
+    tick_at(runtime, BILLING_DAY)
+
+    billed = {
+        (i["customer"]["external_id"], tuple(sorted(s["external_id"] for s in i["subscriptions"]))): (
+            i["status"],
+            i["fees_amount_cents"],
+            i["coupons_amount_cents"],
+            i["prepaid_credit_amount_cents"],
+            i["total_amount_cents"],
+        )
+        for i in invoices(api)
+        if i["issuing_date"] == "2024-02-01"
+    }
+    # 1,000 × 22/31 days = 710 (pro since 10 January); calls at 0.50; sub_6b (basic, also since
+    # 10 January, no calls): 500 × 22/31 = 355.
+    assert billed == {
+        ("cus_1", ("sub_1",)): ("finalized", 760, 0, 0, 760),
+        ("cus_2", ("sub_2",)): ("finalized", 810, 300, 0, 510),
+        ("cus_3", ("sub_3",)): ("finalized", 860, 0, 200, 660),
+        ("cus_4", ("sub_4",)): ("finalized", 910, 0, 0, 910),
+        ("cus_5", ("sub_5",)): ("finalized", 960, 300, 0, 660),
+        ("cus_6", ("sub_6", "sub_6b")): ("finalized", 1365, 0, 0, 1365),
+    }
+    # Each customer's first invoice; the next billing day, each one's second (cus_5 is now on
+    # basic alone, sub_6 and sub_6b still on one invoice).
+    assert sorted(i["sequential_id"] for i in invoices(api)) == [1] * 6
+    tick_at(runtime, datetime(2024, 3, 1, tzinfo=UTC))
+    march = [i for i in invoices(api) if i["issuing_date"] == "2024-03-01"]
+    assert sorted(
+        (i["customer"]["external_id"], i["sequential_id"], i["total_amount_cents"]) for i in march
+    ) == [
+        ("cus_1", 2, 1000),
+        ("cus_2", 2, 1000),
+        ("cus_3", 2, 1000),
+        ("cus_4", 2, 1000),
+        ("cus_5", 2, 500),
+        ("cus_6", 2, 1500),
+    ]
+    numbers = [i["number"] for i in invoices(api)]
+    assert len(set(numbers)) == len(numbers) == 12
+    created = [w["invoice"]["customer"]["external_id"] for w in webhooks(runtime, "invoice.created")]
+    assert sorted(created) == sorted(["cus_1", "cus_2", "cus_3", "cus_4", "cus_5", "cus_6"] * 2)
+    # Every job ran once: no group failed over to its jobs alone.
+    assert len(runs) == 12
+    if grouped:
+        assert groups == [6, 6]  # each day's six billing jobs claimed together, one group
+    else:
+        assert groups == []
