@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 300
     worker_poll_seconds: float = 1.0
     worker_batch_size: int = 20
+    # Jobs of a kind that runs in groups (billing runs) are claimed up to this many at once and
+    # run in one transaction (``billow.jobs.worker``).
+    job_group_size: int = 100
 
     # Webhook delivery: exponential backoff over hours, unlike Lago's 3 tries in ~25 s.
     webhook_timeout_seconds: float = 30.0

@@ -8,9 +8,9 @@ stops after its fees, taxes and totals were computed and flushed (inside the job
 before it is settled and committed): the process writes ``MARKER`` and sleeps until the test kills
 it with SIGKILL.
 
-The worker claims two jobs at a time; billing jobs claimed together run as one group, in one
-transaction (``JobKind.prepare``), so the invoices of the groups before the stop are committed
-and the stopped one's group is not.
+The worker claims two jobs at a time (``worker_batch_size``, ``job_group_size``); billing jobs
+claimed together run as one group, in one transaction (``JobKind.prepare``), so the invoices of
+the groups before the stop are committed and the stopped one's group is not.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def main(argv: list[str]) -> None:
         clock_start=clock.now(),
         job_lease_seconds=int(lease),
         worker_batch_size=2,
+        job_group_size=2,
     )
     runtime = build_runtime(settings, migrate=False, worker_id=f"kill-worker-{stop_at}")
     runtime.clock = runtime.scheduler.clock = runtime.worker.clock = clock

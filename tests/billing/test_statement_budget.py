@@ -108,13 +108,16 @@ def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime, monke
     assert group == expected_group, sorted((group - expected_group).items()) + sorted(
         (expected_group - group).items()
     )
-    # The first job also reads the catalog and the webhook endpoints (once for the group): the
-    # second and third show what an invoice costs.
+    # The first job also reads the catalog, the webhook endpoints and the usage aggregate of
+    # every subscription of the plan (once for the group: aggregate_siblings); the second and
+    # third show what an invoice costs.
+    first = Counter(_kind(s) for s in statements[starts[0] + 1 : starts[1]])
+    assert first["SELECT (subquery)"] == 2  # its history; the three subscriptions' aggregate
     expected = Counter(
         {
             "INSERT invoices": 1,
             "INSERT invoice_subscriptions": 1,  # ON CONFLICT DO NOTHING on the period index
-            "SELECT (subquery)": 2,  # history (fee counts + invoice-subscriptions); the usage aggregate
+            "SELECT (subquery)": 1,  # history (fee counts + invoice-subscriptions)
             "INSERT fees": 1,
             "UPDATE invoices": 1,  # amounts, number and status together
         }

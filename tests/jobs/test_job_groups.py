@@ -39,7 +39,8 @@ class Recorder:
     """A grouped kind: ``prepare`` prefetches each payload's ``n``; the handler takes it and
     enqueues a ``mark`` job (a write in the group's transaction); ``fail`` raises after that."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, writes: bool = True) -> None:
+        self.writes = writes
         self.prepared: list[list[int]] = []
         self.seen: list[tuple[int, Any, int]] = []
 
@@ -51,7 +52,8 @@ class Recorder:
 
     def handle(self, ctx: Ctx, payload: dict[str, Any]) -> Any:
         self.seen.append((payload["n"], take(ctx, "n", payload["n"]), id(ctx.session)))
-        enqueue(ctx, "mark", {"n": payload["n"]})
+        if self.writes:
+            enqueue(ctx, "mark", {"n": payload["n"]})
         if payload.get("fail"):
             raise RuntimeError(f"job {payload['n']} fails")
         if payload.get("later"):
@@ -154,3 +156,35 @@ def test_prefetched_values_are_taken_once_and_memos_kept_for_the_group():
     assert take(bare, "customer", 1) is MISSING
     assert known_absent(bare, "coupons", 1) is False
     assert memo(bare, "endpoints", "org", lambda: ["g"]) == ["g"]
+
+
+def test_a_batch_ending_with_a_grouped_kind_claims_more_of_it_up_to_a_group(runtime):
+    rec = Recorder(writes=False)
+    settings = runtime.settings.model_copy(update={"worker_batch_size": 3, "job_group_size": 5})
+    worker = Worker(runtime.db, runtime.clock, settings, JobRegistry([rec.kind()]), worker_id="w1")
+    for n in (1, 2):
+        _enqueue(runtime, "grouped", {"n": n}, ORG_A)
+    _enqueue(runtime, "grouped", {"n": 3}, ORG_B)
+    for n in (4, 5, 6, 7, 8, 9):
+        _enqueue(runtime, "grouped", {"n": n}, ORG_B)
+    # The batch (1, 2 of A; 3 of B) ends with one job of B's group: four more of B join it.
+    assert worker.run_batch() == 7
+    assert rec.prepared == [[1, 2], [3, 4, 5, 6, 7]]
+    assert worker.run_batch() == 2
+    assert rec.prepared[2:] == [[8, 9]]
+    assert {j.status for j in _jobs(runtime, "grouped")} == {"succeeded"}
+
+
+def test_a_batch_ending_with_another_kind_claims_nothing_more(runtime):
+    rec = Recorder(writes=False)
+    other: list[int] = []
+    settings = runtime.settings.model_copy(update={"worker_batch_size": 2, "job_group_size": 5})
+    kinds = [rec.kind(), JobKind("other", lambda ctx, p: other.append(p["n"]))]
+    worker = Worker(runtime.db, runtime.clock, settings, JobRegistry(kinds), worker_id="w1")
+    _enqueue(runtime, "grouped", {"n": 1}, ORG_A)
+    _enqueue(runtime, "other", {"n": 2}, ORG_A)
+    _enqueue(runtime, "grouped", {"n": 3}, ORG_A)
+    assert worker.run_batch() == 2
+    assert (rec.prepared, other) == ([[1]], [2])
+    assert worker.run_batch() == 1
+    assert rec.prepared == [[1], [3]]

@@ -10,6 +10,9 @@ presence probe (``billow.billing.adjustments``) or its wallet-refresh check; a f
 "some" changes nothing (the probe runs). Termination and upgrade jobs are left out: the credit
 note of a termination is created by the job itself, after the group's reads.
 
+Usage: the group's subscriptions by plan (``share_siblings``), so that the first job asking for a
+charge's aggregation reads it for every subscription of the plan in one statement.
+
 Numbering (per-customer sequence): the customers of those whose invoice is finalized at once
 (no grace period) and who have none of these adjustments are locked together, in id order, and
 their highest sequence numbers read in one statement (``prefetch_customer_sequences``).
@@ -28,6 +31,7 @@ from billow.billing.issuing import grace_period_days
 from billow.billing.numbering import prefetch_customer_sequences
 from billow.billing.parties import prefetch_customers_and_entities
 from billow.db.context import Ctx
+from billow.metering.store.aggregate_siblings import share_siblings
 
 CustomerFlagsLoader = Callable[[Ctx, Sequence[uuid.UUID]], Collection[uuid.UUID]]
 
@@ -66,6 +70,9 @@ def prepare_bill_subscriptions(ctx: Ctx, payloads: Sequence[dict[str, Any]]) -> 
         return
     loaded = prefetch_customers_and_entities(ctx, customers)
     found = prefetch_item_subscriptions(ctx, items)
+    # Subscriptions on one plan ask for the same aggregations: each is read for all of them at
+    # once (``billow.metering.store.aggregate_siblings``).
+    share_siblings(ctx, {sub.external_id: sub.plan_id for sub, _ in found.values()})
     switching = {
         customer_id
         for sub_id, customer_id in items

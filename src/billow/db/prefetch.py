@@ -11,8 +11,8 @@ Two kinds of entries:
 * ``take``: a value read for one job, handed over once (removed when read). A second read of the
   same key in the group goes to the database, so a value one job may have changed is never
   served to another.
-* ``memo``: a value loaded on first use and kept for the group (what no job of the kind writes,
-  e.g. an organization's webhook endpoints during a billing run).
+* ``memo`` / ``share``: a value loaded on first use, or set by ``prepare``, and kept for the group
+  (what no job of the kind writes, e.g. an organization's webhook endpoints during a billing run).
 """
 
 from __future__ import annotations
@@ -52,6 +52,13 @@ class Prefetched:
 
     def take(self, name: str, key: Hashable) -> Any:
         return self._once.pop((name, key), MISSING)
+
+    def share(self, name: str, key: Hashable, value: Any) -> None:
+        """A value for the whole group (read with :meth:`shared`, never taken)."""
+        self._memo[(name, key)] = value
+
+    def shared(self, name: str, key: Hashable) -> Any:
+        return self._memo.get((name, key), MISSING)
 
     def memo(self, name: str, key: Hashable, load: Callable[[], T]) -> T:
         found = self._memo.get((name, key), MISSING)

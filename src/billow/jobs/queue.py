@@ -60,9 +60,16 @@ class ClaimedJob:
 
 
 def claim(
-    session: Session, *, worker_id: str, now: datetime, lease: timedelta, limit: int
+    session: Session,
+    *,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    like: ClaimedJob | None = None,
 ) -> list[ClaimedJob]:
-    """Claim up to ``limit`` due jobs (and jobs whose lease expired) for this worker.
+    """Claim up to ``limit`` due jobs (and jobs whose lease expired) for this worker; with
+    ``like``, only jobs of its kind and organization.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim concurrently.
     SQLite: the transaction holds the database write lock, so claims are serialized.
@@ -72,6 +79,8 @@ def claim(
         and_(Job.status == RUNNING, Job.locked_until < now),
     )
     candidates = select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(limit)
+    if like is not None:
+        candidates = candidates.where(Job.kind == like.kind, Job.organization_id == like.organization_id)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(session.scalars(candidates))

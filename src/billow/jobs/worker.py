@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
 from billow.core.clock import Clock
 from billow.core.hooks import Hooks
@@ -46,14 +47,25 @@ class Worker:
     def run_batch(self, limit: int | None = None) -> int:
         """Claim one batch of due jobs and run them. Returns how many were claimed."""
         now = self.clock.now()
+        lease = timedelta(seconds=self.settings.job_lease_seconds)
         with self.db.session() as session:
             jobs = queue.claim(
                 session,
                 worker_id=self.worker_id,
                 now=now,
-                lease=timedelta(seconds=self.settings.job_lease_seconds),
+                lease=lease,
                 limit=limit or self.settings.worker_batch_size,
             )
+            # A batch that ends with jobs of a kind that runs in groups claims more of the same
+            # kind and organization, up to a group's size: the group's bulk reads and commit
+            # then serve that many jobs.
+            trailing = self._trailing_group(jobs)
+            if limit is None and trailing and len(jobs) == self.settings.worker_batch_size:
+                more = self.settings.job_group_size - trailing
+                if more > 0:
+                    jobs += queue.claim(
+                        session, worker_id=self.worker_id, now=now, lease=lease, limit=more, like=jobs[-1]
+                    )
         # Consecutive jobs of a kind that shares reads (``JobKind.shares_reads``) share one cache
         # of catalog snapshots; any other job, or a failure, starts a new one. Reads can thus be
         # as old as the start of the batch (a few seconds), never older than the jobs before.
@@ -75,6 +87,14 @@ class Worker:
             if not ok:
                 shared_kind = None
         return len(jobs)
+
+    def _trailing_group(self, jobs: list[queue.ClaimedJob]) -> int:
+        """How many jobs at the end of ``jobs`` would form one group (0: the last job's kind
+        does not run in groups)."""
+        groups = self._groups(jobs)
+        if not groups or self.registry.preparer(groups[-1][0].kind) is None:
+            return 0
+        return len(groups[-1])
 
     def _groups(self, jobs: list[queue.ClaimedJob]) -> list[list[queue.ClaimedJob]]:
         """Consecutive jobs of one kind that runs in groups (``JobKind.prepare``) and of one
@@ -123,15 +143,7 @@ class Worker:
                 prefetched = Prefetched()
 
                 def job_ctx() -> Ctx:
-                    return Ctx(
-                        session=session,
-                        clock=self.clock,
-                        settings=self.settings,
-                        organization_id=first.organization_id,
-                        hooks=self.hooks,
-                        shared_reads=shared_reads,
-                        prefetched=prefetched,
-                    )
+                    return self._ctx(session, first, shared_reads, prefetched)
 
                 prepare(job_ctx(), [job.payload for job in jobs])
                 succeeded: list[int] = []
@@ -182,15 +194,7 @@ class Worker:
             return False
         try:
             with self.db.session() as session:
-                ctx = Ctx(
-                    session=session,
-                    clock=self.clock,
-                    settings=self.settings,
-                    organization_id=job.organization_id,
-                    hooks=self.hooks,
-                    shared_reads=shared_reads,
-                )
-                result = handler(ctx, job.payload)
+                result = handler(self._ctx(session, job, shared_reads), job.payload)
                 if isinstance(result, Reschedule):
                     run_at = self.clock.now() + timedelta(seconds=result.after_seconds)
                     queue.mark_rescheduled(session, job.id, self.worker_id, run_at, result.reason, dead=False)
@@ -199,6 +203,24 @@ class Worker:
             return True
         except Exception as exc:
             return self._failed(job, exc)
+
+    def _ctx(
+        self,
+        session: Session,
+        job: queue.ClaimedJob,
+        shared_reads: dict[Any, Any] | None,
+        prefetched: Prefetched | None = None,
+    ) -> Ctx:
+        """The unit of work of ``job`` (of every job of a group when ``prefetched`` is given)."""
+        return Ctx(
+            session=session,
+            clock=self.clock,
+            settings=self.settings,
+            organization_id=job.organization_id,
+            hooks=self.hooks,
+            shared_reads=shared_reads,
+            prefetched=prefetched,
+        )
 
     def _failed(self, job: queue.ClaimedJob, exc: Exception) -> bool:
         """Record a failed attempt (its transaction rolled back): retry later, or dead."""

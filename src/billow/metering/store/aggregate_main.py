@@ -206,6 +206,8 @@ def period_statement(
     window, history = main_window(scope)
     r = rows(scope, window, keys, _columns(scope, numbers, history), json_groups=json_groups(scope))
     gcols = group_key_columns(r, keys)
+    if scope.siblings:
+        gcols = [r.c.bsub, *gcols]
     if by_bucket(scope):
         measures = _measures(scope, numbers, r, None, history)
         return select(r.c.b, *gcols, *measures).group_by(r.c.b, *gcols)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Subquery,
     Text,
     and_,
+    bindparam,
     column,
     literal,
     not_,
@@ -69,6 +70,9 @@ class Scope:
     only_bucket: Bucket | None = None
     only_group: Mapping[str, str | None] | None = None
     buckets: tuple[Bucket, ...] = field(default=())
+    siblings: bool = False
+    """The same aggregation for several subscriptions at once (``aggregate_siblings``): the
+    subscription is the expanding parameter ``subs`` and the first group column, ``bsub``."""
 
     @property
     def aggregation_type(self) -> str:
@@ -86,7 +90,14 @@ class Scope:
         group = None if self.only_group is None else tuple((k, v is None) for k, v in self.only_group.items())
         only = None if self.only_bucket is None else self.only_bucket.position
         segments = tuple(sorted((k, v) for k, v in self.params.values.items() if k.endswith("_n")))
-        return (self.dialect.name, only, group, tuple(b.position for b in self.buckets), segments)
+        return (
+            self.dialect.name,
+            only,
+            group,
+            tuple(b.position for b in self.buckets),
+            segments,
+            self.siblings,
+        )
 
 
 def make_scope(
@@ -159,7 +170,11 @@ def where(scope: Scope, window: Window) -> list[Expr]:
     req = scope.request
     conds: list[Expr] = [
         EVENTS.c.organization_id == scope.bind("org"),
-        EVENTS.c.external_subscription_id == scope.bind("sub"),
+        (
+            EVENTS.c.external_subscription_id.in_(bindparam("subs", expanding=True))
+            if scope.siblings
+            else EVENTS.c.external_subscription_id == scope.bind("sub")
+        ),
         EVENTS.c.code == req.metric.code,
         EVENTS.c.deleted_at.is_(None),
     ]
@@ -202,6 +217,8 @@ def rows(
     ``b`` (bucket position, or bitmask of ``scope.buckets``) is absent without filters and when
     the scope is restricted to one bucket."""
     cols: list[Expr] = []
+    if scope.siblings:
+        cols.append(EVENTS.c.external_subscription_id.label("bsub"))
     if scope.only_bucket is None:
         b = scope.dialect.bucket_column(scope.plan, scope.buckets)
         if b is not None:

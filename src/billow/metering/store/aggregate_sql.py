@@ -51,6 +51,7 @@ from billow.metering.store.aggregate_main import (
 )
 from billow.metering.store.aggregate_numbers import MAX_WEIGHT_BITS, Numbers
 from billow.metering.store.aggregate_rows import Scope, make_scope
+from billow.metering.store.aggregate_siblings import taken, with_siblings
 from billow.metering.store.aggregate_windows import (
     ProratedUnique,
     Running,
@@ -362,15 +363,51 @@ def _entries(
     return entries
 
 
+class _FedRunner(_Runner):
+    """Answers a request's one period statement from the rows a sibling statement read for it
+    (``billow.metering.store.aggregate_siblings``)."""
+
+    def __init__(self, session: Session, cache: StatementCache | None, rows: list[Any]) -> None:
+        super().__init__(session, cache)
+        self._rows: list[Any] | None = rows
+
+    def run(
+        self,
+        scope: Scope,
+        name: str,
+        keys: Sequence[str],
+        buckets: Sequence[Bucket],
+        build: Callable[[], Any],
+        extra: Mapping[str, Any] | None = None,
+    ) -> Any:
+        if name != "period" or self._rows is None:
+            raise RuntimeError(f"a sibling aggregation was asked for a {name!r} statement")
+        rows, self._rows = self._rows, None
+        return rows
+
+
 class SqlAggregation:
     """The aggregation half of :class:`~billow.metering.store.SqlEventStore` (with its own
-    statement cache)."""
+    statement cache). In a group of jobs, qualifying requests are aggregated with their
+    siblings' (``billow.metering.store.aggregate_siblings``)."""
 
     def __init__(self) -> None:
         self.statements = StatementCache()
 
     def aggregate(self, ctx: Ctx, request: AggregationRequest) -> AggregationResult:
+        if ctx.prefetched is not None:
+            found = taken(ctx, request)
+            if found is None:
+                found = with_siblings(ctx, request, self.statements, partial(self._fed, ctx.session))
+            if found is not None:
+                return found
         return aggregate(ctx, request, statements=self.statements)
+
+    def _fed(self, session: Session, rows: list[Any], request: AggregationRequest) -> AggregationResult:
+        _check(request)
+        runner = _FedRunner(session, self.statements, rows)
+        plan = plan_buckets(request.metric, request.filters, request.group_keys)
+        return AggregationResult(entries=tuple(_entries(runner, request, plan, None, None, rounding=True)))
 
     def event_units(self, ctx: Ctx, request: AggregationRequest, event: EventRecord) -> EventUnits:
         return event_units(ctx, request, event, statements=self.statements)
