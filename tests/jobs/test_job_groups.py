@@ -188,3 +188,13 @@ def test_a_batch_ending_with_another_kind_claims_nothing_more(runtime):
     assert (rec.prepared, other) == ([[1]], [2])
     assert worker.run_batch() == 1
     assert rec.prepared == [[1], [3]]
+
+
+def test_groups_hold_at_most_a_group_size_of_jobs(runtime):
+    rec = Recorder(writes=False)
+    settings = runtime.settings.model_copy(update={"worker_batch_size": 5, "job_group_size": 2})
+    worker = Worker(runtime.db, runtime.clock, settings, JobRegistry([rec.kind()]), worker_id="w1")
+    for n in range(1, 6):
+        _enqueue(runtime, "grouped", {"n": n}, ORG_A)
+    assert worker.run_batch() == 5
+    assert rec.prepared == [[1, 2], [3, 4], [5]]

@@ -98,12 +98,13 @@ class Worker:
 
     def _groups(self, jobs: list[queue.ClaimedJob]) -> list[list[queue.ClaimedJob]]:
         """Consecutive jobs of one kind that runs in groups (``JobKind.prepare``) and of one
-        organization form a group; any other job is alone. A job past its last attempt is alone
-        (it is marked dead, not run)."""
+        organization form a group (of at most ``job_group_size``); any other job is alone. A job
+        past its last attempt is alone (it is marked dead, not run)."""
         groups: list[list[queue.ClaimedJob]] = []
         for job in jobs:
             joins = (
                 groups
+                and len(groups[-1]) < self.settings.job_group_size
                 and self.registry.preparer(job.kind) is not None
                 and job.attempts <= job.max_attempts
                 and groups[-1][-1].kind == job.kind
