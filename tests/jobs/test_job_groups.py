@@ -12,7 +12,7 @@ from sqlalchemy import select
 from billow.db.context import Ctx
 from billow.db.prefetch import MISSING, Prefetched, known_absent, memo, take
 from billow.jobs.models import Job
-from billow.jobs.queue import enqueue
+from billow.jobs.queue import NewJob, enqueue, enqueue_many
 from billow.jobs.registry import JobKind, JobRegistry, Reschedule
 from billow.jobs.worker import Worker
 
@@ -198,3 +198,21 @@ def test_groups_hold_at_most_a_group_size_of_jobs(runtime):
         _enqueue(runtime, "grouped", {"n": n}, ORG_A)
     assert worker.run_batch() == 5
     assert rec.prepared == [[1, 2], [3, 4], [5]]
+
+
+def test_enqueue_many_inserts_in_order_and_skips_existing_unique_keys(runtime):
+    _enqueue(runtime, "grouped", {"n": 0}, ORG_A)  # no unique key
+    with runtime.db.session() as session:
+        ctx = Ctx(session, runtime.clock, runtime.settings, ORG_A)
+        enqueue(ctx, "grouped", {"n": -1}, unique_key="k:7")
+    jobs = [NewJob("grouped", {"n": n}, f"k:{n}", ORG_B if n % 2 else ORG_A) for n in range(1, 1101)]
+    with runtime.db.session() as session:
+        ctx = Ctx(session, runtime.clock, runtime.settings)
+        assert enqueue_many(ctx, jobs) == 1099  # k:7 exists; three pages of up to 500
+        assert enqueue_many(ctx, jobs[:10]) == 0  # a second tick enqueues nothing
+    stored = _jobs(runtime, "grouped")
+    assert [j.payload["n"] for j in stored] == [0, -1, *[n for n in range(1, 1101) if n != 7]]
+    assert {(j.payload["n"] % 2, j.organization_id) for j in stored[2:]} == {(1, ORG_B), (0, ORG_A)}
+    assert {(j.status, j.attempts, j.max_attempts) for j in stored} == {
+        ("pending", 0, runtime.settings.job_max_attempts)
+    }

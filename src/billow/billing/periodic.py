@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, PERIODIC
 from billow.billing.models import InvoiceSubscription
 from billow.customers.models import Customer
 from billow.db.context import Ctx
-from billow.jobs.queue import enqueue
+from billow.jobs.queue import NewJob, enqueue_many
 from billow.jobs.scheduler import TickTask
 from billow.organizations.models import BillingEntity
 from billow.pricing.plans.models import Plan
@@ -199,11 +199,11 @@ def _unique_key(row: DueRow, day: date, group: tuple[object, ...]) -> str:
     return key
 
 
-def _enqueue_customer(ctx: Ctx, rows: Sequence[DueRow], hour: datetime) -> int:
+def _customer_jobs(rows: Sequence[DueRow], hour: datetime) -> list[NewJob]:
     groups: dict[tuple[object, ...], list[DueRow]] = {}
     for row in rows:
         groups.setdefault(_group_key(row), []).append(row)
-    count = 0
+    jobs: list[NewJob] = []
     for group, members in groups.items():
         first = members[0]
         day = local_date(hour, first.timezone)
@@ -212,27 +212,30 @@ def _enqueue_customer(ctx: Ctx, rows: Sequence[DueRow], hour: datetime) -> int:
             "timestamp": job_timestamp(hour),
             "items": [{"subscription_id": str(m.id), "reason": PERIODIC} for m in members],
         }
-        octx = replace(ctx, organization_id=first.organization_id)
-        if enqueue(octx, BILL_SUBSCRIPTIONS_JOB, payload, unique_key=_unique_key(first, day, group)):
-            count += 1
-    return count
+        jobs.append(
+            NewJob(BILL_SUBSCRIPTIONS_JOB, payload, _unique_key(first, day, group), first.organization_id)
+        )
+    return jobs
 
 
 def enqueue_periodic_billing(ctx: Ctx, hour: datetime) -> int:
-    """Tick task: enqueue the billing jobs of every subscription whose billing day starts now."""
+    """Tick task: enqueue the billing jobs of every subscription whose billing day starts now
+    (one multi-row insert per chunk of subscriptions, customers in order)."""
     timezones = timezones_starting_a_day(ctx, hour)
     if not timezones:
         return 0
     count = 0
     pending: list[DueRow] = []
     for chunk in _chunks(ctx, timezones):
+        jobs: list[NewJob] = []
         for row in _due_rows(ctx, chunk, hour):
             if pending and pending[0].customer_id != row.customer_id:
-                count += _enqueue_customer(ctx, pending, hour)
+                jobs += _customer_jobs(pending, hour)
                 pending = []
             pending.append(row)
+        count += enqueue_many(ctx, jobs)
     if pending:
-        count += _enqueue_customer(ctx, pending, hour)
+        count += enqueue_many(ctx, _customer_jobs(pending, hour))
     return count
 
 
