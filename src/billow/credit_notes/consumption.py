@@ -32,14 +32,20 @@ _KINDS = ("subscription", "in_advance_charge", "progressive_billing")
 
 # Built once (asked for every invoice; building a statement costs more than running it): the
 # values are bound.
+# A credit note with credit left to give, whatever its customer or currency.
+_WITH_CREDIT = (
+    CreditNote.status == "finalized",
+    CreditNote.credit_status == "available",
+    CreditNote.balance_amount_cents > 0,
+)
+
+
 def _available_where(org: Any, customer: Any, currency: Any) -> tuple[ColumnElement[bool], ...]:
     return (
         CreditNote.organization_id == org,
         CreditNote.customer_id == customer,
-        CreditNote.status == "finalized",
-        CreditNote.credit_status == "available",
         CreditNote.currency == currency,
-        CreditNote.balance_amount_cents > 0,
+        *_WITH_CREDIT,
     )
 
 
@@ -51,9 +57,7 @@ def prefetch_credit_note_flags(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> s
     having = select(CreditNote.customer_id).where(
         CreditNote.organization_id == ctx.org_id,
         CreditNote.customer_id.in_(list(customer_ids)),
-        CreditNote.status == "finalized",
-        CreditNote.credit_status == "available",
-        CreditNote.balance_amount_cents > 0,
+        *_WITH_CREDIT,
     )
     return prefetch_flags(ctx, (CREDIT_NOTES_FLAG,), customer_ids, having)
 

@@ -66,9 +66,6 @@ class Prefetched:
             found = self._memo[(name, key)] = load()
         return found  # type: ignore[no-any-return]
 
-    def __len__(self) -> int:
-        return len(self._once)
-
 
 def take(ctx: Ctx, name: str, key: Hashable) -> Any:
     """The value prefetched for ``key`` (once), else :data:`MISSING`."""
