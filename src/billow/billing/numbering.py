@@ -53,13 +53,17 @@ _CUSTOMER_SEQUENCE = select(func.max(Invoice.sequential_id)).where(
 _CUSTOMER_SEQUENCES = (
     select(Invoice.customer_id, Invoice.billing_entity_id, func.max(Invoice.sequential_id))
     .where(
-        Invoice.customer_id.in_(bindparam("customers", expanding=True)), Invoice.sequential_id.is_not(None)
+        Invoice.organization_id == bindparam("org"),
+        Invoice.customer_id.in_(bindparam("customers", expanding=True)),
+        Invoice.sequential_id.is_not(None),
     )
     .group_by(Invoice.customer_id, Invoice.billing_entity_id)
 )
 _LOCK_CUSTOMERS = (
     select(Customer.id)
-    .where(Customer.id.in_(bindparam("customers", expanding=True)))
+    .where(
+        Customer.organization_id == bindparam("org"), Customer.id.in_(bindparam("customers", expanding=True))
+    )
     .order_by(Customer.id)
     .with_for_update(key_share=True)
 )
@@ -75,9 +79,10 @@ def prefetch_customer_sequences(ctx: Ctx, owners: Sequence[tuple[uuid.UUID, uuid
         return
     customers = sorted({customer_id for customer_id, _ in owners})
     if ctx.dialect == "postgresql":
-        ctx.session.execute(_LOCK_CUSTOMERS, {"customers": customers}).all()
+        ctx.session.execute(_LOCK_CUSTOMERS, {"customers": customers, "org": ctx.org_id}).all()
     found = {
-        (c, e): int(m or 0) for c, e, m in ctx.session.execute(_CUSTOMER_SEQUENCES, {"customers": customers})
+        (c, e): int(m or 0)
+        for c, e, m in ctx.session.execute(_CUSTOMER_SEQUENCES, {"customers": customers, "org": ctx.org_id})
     }
     for owner in owners:
         ctx.prefetched.put(PREFETCHED_SEQUENCE, owner, found.get(owner, 0))
