@@ -4,11 +4,18 @@ with groups and with every job alone (no bulk reads), to the same exact invoices
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from billow.billing import invoicing
+from billow.billing.fees.engine import build_fee_engine
+from billow.billing.models import Fee, InvoiceSubscription
+from billow.customers.models import Customer
+from billow.db.context import Ctx
+from billow.jobs.models import Job
 from tests.billing.coupon_helpers import apply, coupon
 from tests.billing.helpers import (
     add_endpoint,
@@ -22,11 +29,18 @@ from tests.billing.helpers import (
     tick_at,
     webhooks,
 )
-from tests.pricing.helpers import ok
+from tests.pricing.helpers import create_tax, ok
 from tests.usage.helpers import charge, metric
 from tests.wallets.helpers import create_wallet
 
 BILLING_DAY = datetime(2024, 2, 1, tzinfo=UTC)
+
+
+def customer_external_id(runtime, customer_id: str) -> str:
+    with runtime.db.session() as session:
+        found = session.get(Customer, uuid.UUID(customer_id))
+        assert found is not None
+        return found.external_id
 
 
 @pytest.mark.parametrize("grouped", [True, False], ids=["grouped", "alone"])
@@ -130,3 +144,91 @@ def test_a_group_of_billing_jobs_bills_what_each_job_alone_bills(api, runtime, m
         assert groups == [6, 6]  # each day's six billing jobs claimed together, one group
     else:
         assert groups == []
+
+
+def _count_runs(monkeypatch) -> list[bool]:
+    """Each billing job's run: whether it ran in a group (with the group's bulk reads)."""
+    runs: list[bool] = []
+    bill = invoicing.bill_subscriptions
+
+    def counted_bill(ctx, engine, payload):
+        runs.append(ctx.prefetched is not None)
+        return bill(ctx, engine, payload)
+
+    monkeypatch.setattr(invoicing, "bill_subscriptions", counted_bill)
+    return runs
+
+
+def test_a_group_writes_taxed_fees_and_invoices_in_one_flush(api, runtime, monkeypatch):
+    """Fees, their applied taxes and the invoices' applied taxes of a whole group wait for one
+    flush, and go out after the rows they point to."""
+    runs = _count_runs(monkeypatch)
+    start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
+    create_tax(api, "vat", "20.0", applied_to_organization=True)
+    calls = metric(api, "calls")
+    plan(api, "pro", amount_cents=1000, charges=[charge(calls, properties={"amount": "0.5"})])
+    for n in range(1, 4):
+        customer(api, f"cus_{n}")
+        subscribe(api, external_id=f"sub_{n}", customer_id=f"cus_{n}", plan_code="pro")
+        for hour in range(n):
+            event(api, "calls", datetime(2024, 1, 15, hour, tzinfo=UTC), sub=f"sub_{n}")
+    drain(api, runtime)
+    runs.clear()
+    tick_at(runtime, BILLING_DAY)
+    assert runs == [True, True, True]  # one group, no job run again alone
+    billed = sorted(
+        (
+            i["customer"]["external_id"],
+            i["sequential_id"],
+            i["fees_amount_cents"],
+            i["taxes_amount_cents"],
+            i["total_amount_cents"],
+            sorted((f["item"]["type"], f["taxes_amount_cents"]) for f in i["fees"]),
+            [(t["tax_code"], t["amount_cents"]) for t in i["applied_taxes"]],
+        )
+        for i in invoices(api)
+    )
+    # 1,000 × 22/31 days = 710, plus n calls at 0.50; VAT 20 % of each fee.
+    assert billed == [
+        ("cus_1", 1, 760, 152, 912, [("charge", 10), ("subscription", 142)], [("vat", 152)]),
+        ("cus_2", 1, 810, 162, 972, [("charge", 20), ("subscription", 142)], [("vat", 162)]),
+        ("cus_3", 1, 860, 172, 1032, [("charge", 30), ("subscription", 142)], [("vat", 172)]),
+    ]
+
+
+def test_a_period_billed_already_fails_the_group_whose_jobs_then_run_alone(api, runtime, monkeypatch, org):
+    """A deferred claim meets the period's unique index only at the group's flush: the group
+    rolls back and each job runs alone, where the claim skips the billed period silently."""
+    start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
+    plan(api, "pro", amount_cents=1000)
+    for n in range(1, 4):
+        customer(api, f"cus_{n}")
+        subscribe(api, external_id=f"sub_{n}", customer_id=f"cus_{n}", plan_code="pro")
+    drain(api, runtime)
+    assert runtime.manual_clock is not None
+    runtime.manual_clock.set(BILLING_DAY)
+    runtime.scheduler.run_tick(BILLING_DAY)  # queued, not run
+    with runtime.db.session() as session:
+        jobs = list(
+            session.scalars(select(Job).where(Job.kind == invoicing.BILL_SUBSCRIPTIONS_JOB).order_by(Job.id))
+        )
+    payloads = {customer_external_id(runtime, j.payload["customer_id"]): j.payload for j in jobs}
+    assert sorted(payloads) == ["cus_1", "cus_2", "cus_3"]
+    with runtime.db.session() as session:
+        ctx = Ctx(session, runtime.clock, runtime.settings, org.id)
+        [early] = invoicing.bill_subscriptions(ctx, build_fee_engine(), payloads["cus_2"])
+        early_id = str(early.id)
+    runs = _count_runs(monkeypatch)
+    assert runtime.worker.drain() == 3
+    assert runs == [True, True, True, False, False, False]  # the group, then each job alone
+    billed = sorted(
+        (i["customer"]["external_id"], i["sequential_id"], i["total_amount_cents"]) for i in invoices(api)
+    )
+    assert billed == [("cus_1", 1, 710), ("cus_2", 1, 710), ("cus_3", 1, 710)]
+    assert [i["lago_id"] for i in invoices(api) if i["customer"]["external_id"] == "cus_2"] == [early_id]
+    with runtime.db.session() as session:
+        assert {j.status for j in session.scalars(select(Job).where(Job.id.in_([j.id for j in jobs])))} == {
+            "succeeded"
+        }
+        assert session.scalar(select(func.count()).select_from(InvoiceSubscription)) == 3
+        assert session.scalar(select(func.count()).select_from(Fee)) == 3

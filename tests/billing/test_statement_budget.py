@@ -98,6 +98,8 @@ def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime, monke
             "SELECT credit_notes": 1,  # who has an available credit note
             "SELECT wallets": 1,  # who has an active wallet
             "SELECT invoices": 1,  # numbering: each customer's highest sequential id
+            "SELECT fees": 1,  # history: the subscriptions' subscription fees
+            "SELECT invoice_subscriptions": 1,  # history: their invoice-subscriptions
         }
     )
     if runtime.db.is_postgres:
@@ -109,24 +111,27 @@ def test_a_plain_periodic_invoice_costs_its_statement_budget(api, runtime, monke
         (expected_group - group).items()
     )
     # The first job also reads the catalog, the webhook endpoints and the usage aggregate of
-    # every subscription of the plan (once for the group: aggregate_siblings); the second and
-    # third show what an invoice costs.
+    # every subscription of the plan (once for the group: aggregate_siblings); these reads flush
+    # its rows as they go (as outside a group).
     first = Counter(_kind(s) for s in statements[starts[0] + 1 : starts[1]])
-    assert first["SELECT (subquery)"] == 2  # its history; the three subscriptions' aggregate
+    assert first["SELECT (subquery)"] == 1  # the three subscriptions' aggregate
+    written = ("INSERT invoices", "INSERT invoice_subscriptions", "INSERT fees", "UPDATE invoices")
+    assert [first[k] for k in written] == [1, 1, 1, 2], first  # amounts, then number and status
+    # The second and third jobs write nothing themselves: their rows wait for the group's flush
+    # (billow.db.prefetch.defer_writes), which writes each table's rows of every job at once and
+    # each invoice with its amounts, number and status (no UPDATE after its INSERT).
+    done = next(i for i in range(starts[2], len(statements)) if statements[i].startswith("UPDATE jobs"))
+    assert Counter(_kind(s) for s in statements[starts[1] + 1 : starts[2]]) == Counter()
+    flushed = Counter(_kind(s) for s in statements[starts[2] + 1 : done])
     expected = Counter(
         {
-            "INSERT invoices": 1,
-            "INSERT invoice_subscriptions": 1,  # ON CONFLICT DO NOTHING on the period index
-            "SELECT (subquery)": 1,  # history (fee counts + invoice-subscriptions)
-            "INSERT fees": 1,
-            "UPDATE invoices": 1,  # amounts, number and status together
+            "INSERT invoices": 1,  # the second and third invoices
+            "INSERT invoice_subscriptions": 1,
+            "INSERT fees": 1,  # the second and third invoices' fees
         }
     )
+    assert flushed == expected, sorted((flushed - expected).items()) + sorted((expected - flushed).items())
     # The group's jobs are marked succeeded together, after the last one.
-    done = next(i for i in range(starts[2], len(statements)) if statements[i].startswith("UPDATE jobs"))
     assert sum(1 for s in statements[claimed + 1 :] if s.startswith("UPDATE jobs")) == 1
-    for start, end in ((starts[1], starts[2]), (starts[2], done)):
-        job = Counter(_kind(s) for s in statements[start + 1 : end])
-        assert job == expected, sorted((job - expected).items()) + sorted((expected - job).items())
     # 1,000 × 22/31 days (started 10 January) = 710, plus one call at 0.50
     assert [i["total_amount_cents"] for i in invoices(api)] == [760, 760, 760]

@@ -36,6 +36,7 @@ from billow.billing.models import Fee, FeeAppliedTax, Invoice, InvoiceAppliedTax
 from billow.billing.subjects import BilledSubscription
 from billow.core.ids import new_id
 from billow.db.context import Ctx
+from billow.db.prefetch import flush
 from billow.pricing.plans.models import Plan
 from billow.pricing.taxes.models import Tax
 from billow.subscriptions.models import Subscription
@@ -222,7 +223,7 @@ def write_fees(
                 updated_at=now,
             )
         )
-    ctx.session.flush()  # the fees and their taxes: the adjustments' rows point to them
+    flush(ctx)  # the fees and their taxes: the adjustments' rows point to them
     persist_adjustments(ctx, request, totals)
     # Not flushed here: the amounts go out with the invoice's next write (its status and number
     # when it is settled, in one UPDATE), or with any query's autoflush before.

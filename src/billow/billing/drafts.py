@@ -18,12 +18,14 @@ from sqlalchemy import delete, inspect
 from sqlalchemy.orm import make_transient_to_detached
 
 from billow.billing.boundaries import Boundaries
+from billow.billing.fees.history import note_claimed
 from billow.billing.issuing import net_payment_term_days
 from billow.billing.models import RECURRING_PERIOD_WHERE, Invoice, InvoiceSubscription
 from billow.billing.numbering import draft_number
 from billow.billing.parties import InvoiceParties
 from billow.core.ids import new_id
 from billow.db.context import Ctx
+from billow.db.prefetch import defer_writes, take
 from billow.db.upsert import insert_ignore_stmt
 
 _PERIOD_INDEX = ("subscription_id", "period_key")  # uq_invoice_subscriptions_recurring_period
@@ -100,12 +102,25 @@ def new_invoice_subscription(
     )
 
 
+DEFERRED_CLAIM = "billing.deferred_claim"
+"""Prefetched flag (per customer): its invoice's claim may wait for the group's flush."""
+
+
 def insert_claiming_periods(ctx: Ctx, invoice: Invoice, rows: Sequence[InvoiceSubscription]) -> bool:
     """Write ``invoice`` and its invoice-subscriptions ``rows``; ``False`` — and nothing of
     them left written — when a recurring row's period is billed already (an earlier run, or a
     concurrent worker: the period's unique index decides, ``INSERT … ON CONFLICT DO NOTHING``,
     so no savepoint is needed). On success the rows are in the session as if loaded."""
     session = ctx.session
+    if take(ctx, DEFERRED_CLAIM, invoice.customer_id) is True:
+        # In a group of billing jobs (``billow.billing.prefetch``): written with the group's
+        # other invoices, by plain INSERTs — a period billed already fails the group, whose
+        # jobs then run alone, here below.
+        session.add(invoice)
+        session.add_all(rows)
+        defer_writes(ctx)
+        note_claimed(ctx, invoice, rows)
+        return True
     session.add(invoice)
     session.flush()
     stmt = insert_ignore_stmt(
@@ -121,4 +136,5 @@ def insert_claiming_periods(ctx: Ctx, invoice: Invoice, rows: Sequence[InvoiceSu
     for row in rows:
         make_transient_to_detached(row)
         session.add(row)
+    note_claimed(ctx, invoice, rows)
     return True

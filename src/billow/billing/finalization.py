@@ -45,6 +45,7 @@ from billow.billing.parties import InvoiceParties, invoice_parties
 from billow.billing.recurring import recurring_period_billed
 from billow.billing.subjects import load_billed_subscription
 from billow.db.context import Ctx
+from billow.db.prefetch import flush
 from billow.jobs.queue import enqueue
 from billow.jobs.registry import HandlerResult
 from billow.jobs.scheduler import TickTask
@@ -62,7 +63,7 @@ def number_and_finalize(ctx: Ctx, invoice: Invoice, parties: InvoiceParties, *, 
     invoice.status = "finalized"
     invoice.finalized_at = now
     invoice.updated_at = now
-    ctx.session.flush()
+    flush(ctx)
 
 
 def _finalize_now(
@@ -80,7 +81,7 @@ def _finalize_now(
     invoice.updated_at = now
     if invoice.fees_amount_cents == 0 and not finalizes_zero_amount(parties.customer, parties.entity):
         invoice.status = "closed"
-        ctx.session.flush()
+        flush(ctx)
         return
     number_and_finalize(ctx, invoice, parties, now=now)
     emit(ctx, webhook, InvoiceEvent(invoice, now))
@@ -92,7 +93,7 @@ def settle_generated(ctx: Ctx, invoice: Invoice, parties: InvoiceParties) -> Non
     if grace_period_days(parties.customer, parties.settings_entity) > 0:
         invoice.status = "draft"
         invoice.updated_at = ctx.now()
-        ctx.session.flush()
+        flush(ctx)
         emit(ctx, "invoice.drafted", InvoiceEvent(invoice, ctx.now()))
         return
     _finalize_now(ctx, invoice, parties)

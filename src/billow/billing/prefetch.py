@@ -10,12 +10,21 @@ presence probe (``billow.billing.adjustments``) or its wallet-refresh check; a f
 "some" changes nothing (the probe runs). Termination and upgrade jobs are left out: the credit
 note of a termination is created by the job itself, after the group's reads.
 
+History: the fee and invoice history of the quiet customers' subscriptions (what the fee rules
+read of each: ``prefetch_histories``), the invoice each job creates added as it claims its
+periods.
+
 Usage: the group's subscriptions by plan (``share_siblings``), so that the first job asking for a
 charge's aggregation reads it for every subscription of the plan in one statement.
 
 Numbering (per-customer sequence): the customers of those whose invoice is finalized at once
 (no grace period) and who have none of these adjustments are locked together, in id order, and
-their highest sequence numbers read in one statement (``prefetch_customer_sequences``).
+their highest sequence numbers read in one statement (``prefetch_customer_sequences``). Their
+invoices are written without a flush of their own (``DEFERRED_CLAIM``,
+``billow.db.prefetch.defer_writes``): each table's rows of the whole group go out together, and
+an invoice goes out with its amounts, status and number (no UPDATE after its INSERT). A period
+billed already then fails the group at that flush (the period's unique index), and its jobs run
+again alone, where the claim is an ``INSERT … ON CONFLICT DO NOTHING``.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from billow.billing.drafts import DEFERRED_CLAIM
+from billow.billing.fees.history import prefetch_histories
 from billow.billing.invoicing import PERIODIC, prefetch_item_subscriptions
 from billow.billing.issuing import grace_period_days
 from billow.billing.numbering import prefetch_customer_sequences
@@ -81,6 +92,8 @@ def prepare_bill_subscriptions(ctx: Ctx, payloads: Sequence[dict[str, Any]]) -> 
     quiet = [customer_id for customer_id in customers if customer_id not in switching]
     if not quiet:
         return
+    quiet_set = set(quiet)
+    prefetch_histories(ctx, [sub_id for sub_id, customer_id in items if customer_id in quiet_set])
     having: set[uuid.UUID] = set()
     for loader in ctx.hooks.get(BillingPrefetchHooks).loaders:
         having |= set(loader(ctx, quiet))
@@ -98,3 +111,5 @@ def prepare_bill_subscriptions(ctx: Ctx, payloads: Sequence[dict[str, Any]]) -> 
             continue
         owners.append((customer_id, row[0].billing_entity_id or party.customer.billing_entity_id))
     prefetch_customer_sequences(ctx, owners)
+    # Their invoices are written together, at the group's next flush (``DEFERRED_CLAIM``).
+    ctx.prefetched.put_flags(DEFERRED_CLAIM, [c for c, _ in owners], {c for c, _ in owners})

@@ -24,7 +24,7 @@ from billow.billing.models import Credit
 from billow.core.ids import new_id
 from billow.credit_notes.models import CreditNote
 from billow.db.context import Ctx
-from billow.db.prefetch import known_absent, prefetch_flags
+from billow.db.prefetch import flush, known_absent, prefetch_flags
 
 # Invoice kinds whose totals take credit notes (billing.md §4.3).
 _KINDS = ("subscription", "in_advance_charge", "progressive_billing")
@@ -131,4 +131,4 @@ class CreditNotesSource:
             if consumption.consumed:
                 note.credit_status = "consumed"
             note.updated_at = now
-        ctx.session.flush()
+        flush(ctx)

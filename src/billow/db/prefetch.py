@@ -13,6 +13,13 @@ Two kinds of entries:
   served to another.
 * ``memo`` / ``share``: a value loaded on first use, or set by ``prepare``, and kept for the group
   (what no job of the kind writes, e.g. an organization's webhook endpoints during a billing run).
+
+Deferred writes: the worker flushes the session after each job of a group, so that the next job
+reads what it wrote — unless the job said its writes may wait (:func:`defer_writes`): then they
+go out with the next flush (the next job's, a read's autoflush, or the group's commit), many
+jobs' rows of a table in one statement. A job may say so only when nothing that reads without
+the ORM's autoflush (Core statements) depends on them, before the group commits: a conflict one
+of them meets then (a unique index) fails the whole group, whose jobs run again alone.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ class Prefetched:
     def __init__(self) -> None:
         self._once: dict[tuple[str, Hashable], Any] = {}
         self._memo: dict[tuple[str, Hashable], Any] = {}
+        self.writes_deferred = False
+        """Set by the running job (:func:`defer_writes`), cleared by the worker before each."""
 
     def put(self, name: str, key: Hashable, value: Any) -> None:
         self._once[(name, key)] = value
@@ -52,6 +61,11 @@ class Prefetched:
 
     def take(self, name: str, key: Hashable) -> Any:
         return self._once.pop((name, key), MISSING)
+
+    def peek(self, name: str, key: Hashable) -> Any:
+        """The value a later :meth:`take` would hand over, left in place (for a writer that
+        must keep it true: what it writes, the value it adds to)."""
+        return self._once.get((name, key), MISSING)
 
     def share(self, name: str, key: Hashable, value: Any) -> None:
         """A value for the whole group (read with :meth:`shared`, never taken)."""
@@ -84,6 +98,23 @@ def memo(ctx: Ctx, name: str, key: Hashable, load: Callable[[], T]) -> T:
     if ctx.prefetched is None:
         return load()
     return ctx.prefetched.memo(name, key, load)
+
+
+def defer_writes(ctx: Ctx) -> None:
+    """The running job's writes may wait for a later flush of the group (see the module doc)."""
+    if ctx.prefetched is not None:
+        ctx.prefetched.writes_deferred = True
+
+
+def writes_deferred(ctx: Ctx) -> bool:
+    """Whether the running job said its writes may wait (its own flushes are then skipped)."""
+    return ctx.prefetched is not None and ctx.prefetched.writes_deferred
+
+
+def flush(ctx: Ctx) -> None:
+    """``session.flush()``, unless the running job's writes wait for the group's flush."""
+    if not writes_deferred(ctx):
+        ctx.session.flush()
 
 
 def prefetch_flags(ctx: Ctx, names: Sequence[str], keys: Sequence[Hashable], having: Select[Any]) -> set[Any]:

@@ -139,9 +139,10 @@ class Worker:
         prepare = self.registry.preparer(first.kind)
         if handler is None or prepare is None:
             return self._run(first, shared_reads)
+        deferred = False
+        prefetched = Prefetched()
         try:
             with self.db.session() as session:
-                prefetched = Prefetched()
 
                 def job_ctx() -> Ctx:
                     return self._ctx(session, first, shared_reads, prefetched)
@@ -149,9 +150,14 @@ class Worker:
                 prepare(job_ctx(), [job.payload for job in jobs])
                 succeeded: list[int] = []
                 for job in jobs:
+                    prefetched.writes_deferred = False
                     result = handler(job_ctx(), job.payload)
-                    # Each job's writes reach the database before the next job reads.
-                    session.flush()
+                    # Each job's writes reach the database before the next job reads, unless
+                    # the job said they may wait (``billow.db.prefetch.defer_writes``).
+                    if prefetched.writes_deferred:
+                        deferred = True
+                    else:
+                        session.flush()
                     if isinstance(result, Reschedule):
                         run_at = self.clock.now() + timedelta(seconds=result.after_seconds)
                         queue.mark_rescheduled(
@@ -159,10 +165,13 @@ class Worker:
                         )
                     else:
                         succeeded.append(job.id)
+                session.flush()  # what the last jobs deferred, before the group is marked done
                 queue.mark_all_succeeded(session, succeeded, self.worker_id, self.clock.now())
             return True
         except Exception as exc:
-            if len(jobs) == 1:
+            # A job that deferred its writes may have failed for a conflict only its run alone
+            # handles (a period billed already): it runs again alone, as a group's jobs do.
+            if len(jobs) == 1 and not (deferred or prefetched.writes_deferred):
                 return self._failed(first, exc)
             log.info(
                 "job_group_failed",

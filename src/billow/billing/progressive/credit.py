@@ -29,6 +29,7 @@ from billow.billing.models import Credit, Fee, Invoice, InvoiceSubscription
 from billow.billing.progressive.models import ProgressiveBillingExcess
 from billow.core.ids import new_id
 from billow.db.context import Ctx
+from billow.db.prefetch import flush
 from billow.db.upsert import insert_ignore_stmt
 
 CREDITED_KINDS = ("subscription", "progressive_billing")
@@ -204,10 +205,11 @@ class ProgressiveCreditSource:
                 )
             if credit.excess_amount_cents > 0 and request.finalizing:
                 _record_excess(ctx, invoice, pb_id, credit.excess_amount_cents)
-        ctx.session.flush()
+        flush(ctx)
 
 
 def _record_excess(ctx: Ctx, invoice: Invoice, pb_id: uuid.UUID, amount_cents: int) -> None:
+    ctx.session.flush()  # the invoice the row points to (its writes may have been deferred)
     now = ctx.now()
     stmt = insert_ignore_stmt(
         ctx.session, ProgressiveBillingExcess, ["invoice_id", "progressive_billing_invoice_id"]
