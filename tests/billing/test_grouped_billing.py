@@ -4,18 +4,25 @@ with groups and with every job alone (no bulk reads), to the same exact invoices
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from billow.billing import invoicing
+from billow.billing.events import InvoiceEvent
 from billow.billing.fees.engine import build_fee_engine
-from billow.billing.models import Fee, InvoiceSubscription
+from billow.billing.models import Fee, Invoice, InvoiceSubscription
+from billow.billing.serializers import invoice_created_webhook_payload, invoice_created_webhook_payloads
 from billow.customers.models import Customer
 from billow.db.context import Ctx
 from billow.jobs.models import Job
+from billow.webhooks import emitter
+from billow.webhooks.emitter import encode_body
+from billow.webhooks.models import Webhook
 from tests.billing.coupon_helpers import apply, coupon
 from tests.billing.helpers import (
     add_endpoint,
@@ -232,3 +239,86 @@ def test_a_period_billed_already_fails_the_group_whose_jobs_then_run_alone(api, 
         }
         assert session.scalar(select(func.count()).select_from(InvoiceSubscription)) == 3
         assert session.scalar(select(func.count()).select_from(Fee)) == 3
+
+
+def test_a_groups_invoice_webhooks_are_serialized_together_with_the_payloads_of_each_alone(
+    api, runtime, monkeypatch
+):
+    """The deferred invoices' ``invoice.created`` payloads are built for the whole group at its
+    end (one read per related table), byte for byte what each invoice's own serialization at its
+    instant gives; a customer whose writes did not wait (a coupon) emits at once."""
+    batches: list[int] = []
+    real_write = emitter._write_deferred
+
+    def spy(ctx, waiting):
+        batches.append(len(waiting))
+        real_write(ctx, waiting)
+
+    monkeypatch.setattr(emitter, "_write_deferred", spy)
+    statements: list[str] = []
+    start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
+    add_endpoint(api)
+    create_tax(api, "vat", "20.0", applied_to_organization=True)
+    calls = metric(api, "calls")
+    plan(api, "pro", amount_cents=1000, charges=[charge(calls, properties={"amount": "0.5"})])
+    coupon(api, "welcome", amount_cents=300)
+    for n in range(1, 5):
+        customer(api, f"cus_{n}")
+        subscribe(api, external_id=f"sub_{n}", customer_id=f"cus_{n}", plan_code="pro")
+        event(api, "calls", datetime(2024, 1, 15, n, tzinfo=UTC), sub=f"sub_{n}")
+    apply(api, "welcome", customer_id="cus_2")
+    drain(api, runtime)
+    runs = _count_runs(monkeypatch)
+
+    def record(conn, cursor, statement, params, context, executemany):
+        statements.append(statement.split("(")[0].strip())
+
+    sa_event.listen(runtime.db.engine, "before_cursor_execute", record)
+    try:
+        tick_at(runtime, BILLING_DAY)
+    finally:
+        sa_event.remove(runtime.db.engine, "before_cursor_execute", record)
+    assert runs == [True] * 4  # one group, no job run again alone
+    assert batches == [3]  # cus_1, cus_3, cus_4 deferred; cus_2 (a coupon) emitted at once
+    assert statements.count("INSERT INTO webhooks") == 2  # cus_2's, then the group's three
+    with runtime.db.session() as session:
+        rows = session.scalars(
+            select(Webhook)
+            .where(Webhook.webhook_type == "invoice.created")
+            .order_by(Webhook.created_at, Webhook.id)
+        ).all()
+        bodies = [json.loads(w.payload) for w in rows]
+        assert [b["invoice"]["customer"]["external_id"] for b in bodies] == [
+            "cus_1",
+            "cus_2",
+            "cus_3",
+            "cus_4",
+        ]
+        for webhook, body in zip(rows, bodies, strict=True):
+            invoice = session.get(Invoice, uuid.UUID(body["invoice"]["lago_id"]))
+            assert invoice is not None
+            alone = invoice_created_webhook_payload(session, InvoiceEvent(invoice, webhook.created_at))
+            assert body["invoice"] == json.loads(encode_body(alone))
+            assert (
+                body["invoice"]["fees"]
+                and body["invoice"]["subscriptions"]
+                and body["invoice"]["applied_taxes"]
+            )
+        jobs = session.scalars(select(Job).where(Job.kind == emitter.DELIVER_JOB)).all()
+        assert sorted(j.payload["webhook_id"] for j in jobs if j.created_at >= BILLING_DAY) == sorted(
+            str(w.id) for w in rows
+        )
+        # Each invoice as of its own instant in one batch (a real clock moves between jobs): the
+        # nested subscriptions' current periods follow each one's time.
+        first, second = (session.get(Invoice, uuid.UUID(b["invoice"]["lago_id"])) for b in bodies[:2])
+        assert first is not None and second is not None
+        later = BILLING_DAY + timedelta(days=40)
+        together = invoice_created_webhook_payloads(
+            session, [InvoiceEvent(first, BILLING_DAY), InvoiceEvent(second, later)]
+        )
+        assert together == [
+            invoice_created_webhook_payload(session, InvoiceEvent(first, BILLING_DAY)),
+            invoice_created_webhook_payload(session, InvoiceEvent(second, later)),
+        ]
+        periods = [p["subscriptions"][0]["current_billing_period_started_at"] for p in together]
+        assert periods == ["2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z"]

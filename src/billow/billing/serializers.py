@@ -151,11 +151,19 @@ def _grouped(rows: Sequence[Any], attr: str, ids: Sequence[uuid.UUID]) -> dict[u
 
 
 def invoice_payloads(
-    session: Session, invoices: Sequence[Invoice], *, includes: Collection[str], now: datetime
+    session: Session,
+    invoices: Sequence[Invoice],
+    *,
+    includes: Collection[str],
+    now: datetime | Sequence[datetime],
 ) -> list[dict[str, Any]]:
-    """Many invoices of one organization, their related rows loaded together."""
+    """Many invoices of one organization, their related rows loaded together; ``now`` (what the
+    nested subscriptions are as of) for all of them, or each one's (in order)."""
     if not invoices:
         return []
+    nows = [now] * len(invoices) if isinstance(now, datetime) else list(now)
+    if len(nows) != len(invoices):
+        raise ValueError("one time per invoice")
     ids = [i.id for i in invoices]
     org_id = invoices[0].organization_id
     entities = billing_entities_by_id(session, org_id, {i.billing_entity_id for i in invoices})
@@ -183,14 +191,26 @@ def invoice_payloads(
         sub_ids = {r.subscription_id for r in all_rows}
         subs = {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(sub_ids)))}
     if "subscriptions" in includes:
-        ordered = [subs[r.subscription_id] for i in ids for r in rows[i] if r.subscription_id in subs]
-        unique = list({s.id: s for s in ordered}.values())
+        # Each subscription as of its invoice's time (one payload per subscription and time).
+        wanted = {
+            (r.subscription_id, at): subs[r.subscription_id]
+            for i, at in zip(ids, nows, strict=True)
+            for r in rows[i]
+            if r.subscription_id in subs
+        }
+        keys = list(wanted)
         sub_json = dict(
-            zip([s.id for s in unique], subscription_payloads(session, unique, now=now), strict=True)
+            zip(
+                keys,
+                subscription_payloads(session, list(wanted.values()), now=[at for _, at in keys]),
+                strict=True,
+            )
         )
-        for payload, invoice in zip(payloads, invoices, strict=True):
+        for payload, invoice, at in zip(payloads, invoices, nows, strict=True):
             payload["subscriptions"] = [
-                sub_json[r.subscription_id] for r in rows[invoice.id] if r.subscription_id in sub_json
+                sub_json[(r.subscription_id, at)]
+                for r in rows[invoice.id]
+                if (r.subscription_id, at) in sub_json
             ]
     if "billing_periods" in includes:
         for payload, invoice in zip(payloads, invoices, strict=True):
@@ -254,6 +274,15 @@ def invoice_payload(
 
 def invoice_created_webhook_payload(session: Session, event: InvoiceEvent) -> dict[str, Any]:
     return invoice_payload(session, event.invoice, includes=CREATED_WEBHOOK, now=event.at)
+
+
+def invoice_created_webhook_payloads(
+    session: Session, events: Sequence[InvoiceEvent]
+) -> list[dict[str, Any]]:
+    """:func:`invoice_created_webhook_payload` of many invoices of one organization at once."""
+    return invoice_payloads(
+        session, [e.invoice for e in events], includes=CREATED_WEBHOOK, now=[e.at for e in events]
+    )
 
 
 def invoice_drafted_webhook_payload(session: Session, event: InvoiceEvent) -> dict[str, Any]:

@@ -50,6 +50,19 @@ class Prefetched:
         self._memo: dict[tuple[str, Hashable], Any] = {}
         self.writes_deferred = False
         """Set by the running job (:func:`defer_writes`), cleared by the worker before each."""
+        self._before_commit: dict[str, Callable[[], None]] = {}
+
+    def before_commit(self, name: str, write: Callable[[], None]) -> None:
+        """``write()`` once, when the group's jobs have all run, before its last flush (what the
+        jobs deferred and is written for all of them at once); a second registration of
+        ``name`` is ignored."""
+        self._before_commit.setdefault(name, write)
+
+    def run_before_commit(self) -> None:
+        """Called by the worker at the end of a group (in registration order)."""
+        while self._before_commit:
+            name = next(iter(self._before_commit))
+            self._before_commit.pop(name)()
 
     def put(self, name: str, key: Hashable, value: Any) -> None:
         self._once[(name, key)] = value

@@ -53,6 +53,30 @@ def enqueue(
 _ENQUEUE_PAGE = 500
 
 
+def enqueue_each(
+    ctx: Ctx, kind: str, payloads: Sequence[dict[str, Any]], *, max_attempts: int | None = None
+) -> None:
+    """:func:`enqueue` of one job per payload (no unique key), in one statement, in order."""
+    if not payloads:
+        return
+    now = ctx.now()
+    rows = [
+        {
+            "organization_id": ctx.organization_id,
+            "kind": kind,
+            "payload": payload,
+            "unique_key": None,
+            "status": PENDING,
+            "attempts": 0,
+            "max_attempts": max_attempts or ctx.settings.job_max_attempts,
+            "run_at": now,
+            "created_at": now,
+        }
+        for payload in payloads
+    ]
+    ctx.session.execute(insert(Job), rows)
+
+
 @dataclass(frozen=True)
 class NewJob:
     """A job to enqueue with :func:`enqueue_many`."""

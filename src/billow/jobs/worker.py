@@ -165,6 +165,7 @@ class Worker:
                         )
                     else:
                         succeeded.append(job.id)
+                prefetched.run_before_commit()
                 session.flush()  # what the last jobs deferred, before the group is marked done
                 queue.mark_all_succeeded(session, succeeded, self.worker_id, self.clock.now())
             return True

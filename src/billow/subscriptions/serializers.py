@@ -194,13 +194,21 @@ def _payload(
 
 
 def subscription_payloads(
-    session: Session, subscriptions: Sequence[Subscription], *, now: datetime, include: Collection[str] = LIST
+    session: Session,
+    subscriptions: Sequence[Subscription],
+    *,
+    now: datetime | Sequence[datetime],
+    include: Collection[str] = LIST,
 ) -> list[dict[str, Any]]:
-    """Many subscriptions of one organization, their related rows loaded together."""
+    """Many subscriptions of one organization, their related rows loaded together; ``now``
+    for all of them, or each one's (in order)."""
     if not subscriptions:
         return []
+    nows = [now] * len(subscriptions) if isinstance(now, datetime) else list(now)
+    if len(nows) != len(subscriptions):
+        raise ValueError("one time per subscription")
     related = _load(session, subscriptions)
-    return [_payload(session, s, related, now, include) for s in subscriptions]
+    return [_payload(session, s, related, at, include) for s, at in zip(subscriptions, nows, strict=True)]
 
 
 def subscription_payload(

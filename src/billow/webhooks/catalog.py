@@ -7,7 +7,7 @@ serializer, is a one-line change here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -18,6 +18,7 @@ from billow.billing.fee_serializers import fee_webhook_payload
 from billow.billing.progressive.serializers import usage_threshold_reached_payload
 from billow.billing.serializers import (
     invoice_created_webhook_payload,
+    invoice_created_webhook_payloads,
     invoice_drafted_webhook_payload,
     invoice_payment_status_webhook_payload,
 )
@@ -42,6 +43,7 @@ from billow.wallets.serializers import (
 )
 
 Serializer = Callable[[Session, Any], dict[str, Any]]
+BatchSerializer = Callable[[Session, Sequence[Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class WebhookType:
     serializer: Serializer | None = None
     # The string sent in the body when it differs from the registered name (Lago's quirk Q1).
     wire_name: str | None = None
+    # The serializer of many objects at once (their related rows read together): a group of jobs
+    # whose writes wait for its flush serializes its webhooks of this type together, at its end
+    # (``billow.webhooks.emitter``). Same payloads as ``serializer``, object by object.
+    batch_serializer: BatchSerializer | None = None
 
     @property
     def body_name(self) -> str:
@@ -100,7 +106,12 @@ def _entries() -> list[WebhookType]:
         W("fee.created", "fee", fee_webhook_payload),
         W("fee.tax_provider_error", "tax_provider_fee_error"),
         # Invoices
-        W("invoice.created", "invoice", invoice_created_webhook_payload),
+        W(
+            "invoice.created",
+            "invoice",
+            invoice_created_webhook_payload,
+            batch_serializer=invoice_created_webhook_payloads,
+        ),
         W("invoice.drafted", "invoice", invoice_drafted_webhook_payload),
         W("invoice.ready_to_finalize", "invoice"),
         W("invoice.one_off_created", "invoice", invoice_one_off_created_webhook_payload),
