@@ -81,7 +81,7 @@ def test_events_table_has_exactly_two_indexes(runtime):
             True,
         ),
         "ix_events_org_subscription_code_timestamp": (
-            ["organization_id", "external_subscription_id", "code", "timestamp"],
+            ["organization_id", "external_subscription_id", "code", "timestamp", "deleted_at"],
             False,
         ),
     }

