@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, cast, func, insert, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from billow.db.context import Ctx
@@ -87,6 +90,43 @@ class NewJob:
     organization_id: uuid.UUID | None
 
 
+_JOB_COLUMNS = (
+    "organization_id",
+    "kind",
+    "payload",
+    "unique_key",
+    "status",
+    "attempts",
+    "max_attempts",
+    "run_at",
+    "created_at",
+)
+
+
+def _pg_enqueue_stmt() -> Any:
+    """PostgreSQL: ``INSERT … SELECT … FROM json_populate_recordset(NULL::jobs, :rows) ON CONFLICT
+    (unique_key) DO NOTHING RETURNING id`` — the jobs travel as one JSON parameter, so the
+    statement text does not grow with them (a multi-row VALUES of 500 jobs, 4,500 parameters,
+    spent about 50 ms in psycopg's query conversion alone)."""
+    table = typing.cast(Table, Job.__table__)
+    source = (
+        func.json_populate_recordset(
+            literal_column("NULL::jobs"), cast(bindparam("rows", type_=Text()), postgresql.JSON)
+        )
+        .table_valued(*_JOB_COLUMNS)
+        .alias("r")
+    )
+    return (
+        postgresql.insert(table)
+        .from_select(list(_JOB_COLUMNS), select(*(source.c[n] for n in _JOB_COLUMNS)))
+        .on_conflict_do_nothing(index_elements=["unique_key"])
+        .returning(table.c.id)
+    )
+
+
+_PG_ENQUEUE = _pg_enqueue_stmt()
+
+
 def enqueue_many(ctx: Ctx, jobs: Sequence[NewJob]) -> int:
     """:func:`enqueue` of many jobs with unique keys, in one statement, in order; returns how
     many were new (a job whose ``unique_key`` exists already is skipped)."""
@@ -107,6 +147,11 @@ def enqueue_many(ctx: Ctx, jobs: Sequence[NewJob]) -> int:
         }
         for job in jobs
     ]
+    if ctx.dialect == "postgresql":
+        for row in rows:
+            row["organization_id"] = str(row["organization_id"]) if row["organization_id"] else None
+            row["run_at"] = row["created_at"] = now.isoformat()
+        return len(ctx.session.execute(_PG_ENQUEUE, {"rows": json.dumps(rows)}).all())
     inserted = 0
     for start in range(0, len(rows), _ENQUEUE_PAGE):
         page = rows[start : start + _ENQUEUE_PAGE]
