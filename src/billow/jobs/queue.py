@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, Text, and_, bindparam, cast, func, insert, literal_column, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from billow.db.context import Ctx
-from billow.db.upsert import insert_ignore_stmt
+from billow.db.upsert import insert_ignore_stmt, pg_json_recordset
 from billow.jobs.models import Job
 
 PENDING, RUNNING, SUCCEEDED, DEAD = "pending", "running", "succeeded", "dead"
@@ -109,13 +109,7 @@ def _pg_enqueue_stmt() -> Any:
     statement text does not grow with them (a multi-row VALUES of 500 jobs, 4,500 parameters,
     spent about 50 ms in psycopg's query conversion alone)."""
     table = typing.cast(Table, Job.__table__)
-    source = (
-        func.json_populate_recordset(
-            literal_column("NULL::jobs"), cast(bindparam("rows", type_=Text()), postgresql.JSON)
-        )
-        .table_valued(*_JOB_COLUMNS)
-        .alias("r")
-    )
+    source = pg_json_recordset("jobs", _JOB_COLUMNS)
     return (
         postgresql.insert(table)
         .from_select(list(_JOB_COLUMNS), select(*(source.c[n] for n in _JOB_COLUMNS)))

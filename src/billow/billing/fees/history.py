@@ -48,22 +48,26 @@ def _utc_day(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _reasons(*leading: Any, subscriptions: Any) -> Select[Any]:
+    """The invoice-subscriptions of ``subscriptions`` (a condition on their subscription id):
+    ``leading`` columns, then reason, invoice status, invoice type, creation time and id — the
+    rows the history is computed from, by its statement or from prefetched rows."""
+    return (
+        select(
+            *leading,
+            InvoiceSubscription.invoicing_reason,
+            Invoice.status,
+            Invoice.invoice_type,
+            InvoiceSubscription.created_at,
+            InvoiceSubscription.id,
+        )
+        .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
+        .where(InvoiceSubscription.organization_id == bindparam("org"), subscriptions)
+    )
+
+
 # Built once (statement construction is a good part of a query's cost): the values are bound.
-_REASONS = (
-    select(
-        InvoiceSubscription.invoicing_reason,
-        Invoice.status,
-        Invoice.invoice_type,
-        InvoiceSubscription.created_at,
-        InvoiceSubscription.id,
-    )
-    .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
-    .where(
-        InvoiceSubscription.organization_id == bindparam("org"),
-        InvoiceSubscription.subscription_id == bindparam("sub"),
-    )
-    .subquery("reasons")
-)
+_REASONS = _reasons(subscriptions=InvoiceSubscription.subscription_id == bindparam("sub")).subquery("reasons")
 
 
 def _history_statement(excluding: bool) -> Select[int, Any, Any]:
@@ -125,20 +129,9 @@ _PREFETCH_FEES = select(Fee.subscription_id, Fee.created_at, Fee.invoice_id).whe
     Fee.fee_type == "subscription",
     Fee.deleted_at.is_(None),
 )
-_PREFETCH_REASONS = (
-    select(
-        InvoiceSubscription.subscription_id,
-        InvoiceSubscription.invoicing_reason,
-        Invoice.status,
-        Invoice.invoice_type,
-        InvoiceSubscription.created_at,
-        InvoiceSubscription.id,
-    )
-    .join(Invoice, Invoice.id == InvoiceSubscription.invoice_id)
-    .where(
-        InvoiceSubscription.organization_id == bindparam("org"),
-        InvoiceSubscription.subscription_id.in_(bindparam("subs", expanding=True)),
-    )
+_PREFETCH_REASONS = _reasons(
+    InvoiceSubscription.subscription_id,
+    subscriptions=InvoiceSubscription.subscription_id.in_(bindparam("subs", expanding=True)),
 )
 
 
@@ -154,7 +147,7 @@ def prefetch_histories(ctx: Ctx, subscription_ids: Sequence[uuid.UUID]) -> None:
     for fee_sub_id, created_at, invoice_id in ctx.session.execute(_PREFETCH_FEES, params):
         found[cast(uuid.UUID, fee_sub_id)].fees.append((created_at, invoice_id))
     for sub_id, *reason in ctx.session.execute(_PREFETCH_REASONS, params):
-        found[sub_id].reasons.append(tuple(reason))  # type: ignore[arg-type]
+        found[sub_id].reasons.append(tuple(reason))
     for sub_id, rows in found.items():
         ctx.prefetched.put(PREFETCHED_HISTORY, sub_id, rows)
 

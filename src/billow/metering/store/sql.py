@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, MetaData, Table, Text, bindparam, cast, func, literal_column, select
+from sqlalchemy import Column, MetaData, Table, Text, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
@@ -17,6 +17,7 @@ from sqlalchemy.sql.dml import Insert
 from billow.core.pagination import PageParams
 from billow.db.context import Ctx
 from billow.db.sqlite_functions import scaled_value
+from billow.db.upsert import pg_json_recordset
 from billow.metering.aggregation.units import epoch_micros
 from billow.metering.models import Event
 from billow.metering.store.aggregate_sql import SqlAggregation
@@ -67,13 +68,7 @@ def _pg_insert_stmt() -> Insert:
     """``INSERT … SELECT … FROM json_populate_recordset(NULL::events, :rows) ON CONFLICT DO
     NOTHING RETURNING id``: the whole batch travels as ONE JSON parameter (serialized by orjson,
     parsed by PostgreSQL in C), and the statement text never depends on the batch size."""
-    source = (
-        func.json_populate_recordset(
-            literal_column("NULL::events"), cast(bindparam("rows", type_=Text()), postgresql.JSON)
-        )
-        .table_valued(*_INSERT_COLUMNS)
-        .alias("r")
-    )
+    source = pg_json_recordset("events", _INSERT_COLUMNS)
     return (
         postgresql.insert(EVENTS)
         .from_select(list(_INSERT_COLUMNS), select(*(source.c[n] for n in _INSERT_COLUMNS)))
@@ -84,13 +79,7 @@ def _pg_insert_stmt() -> Insert:
 
 def _pg_insert_new_stmt() -> Insert:
     """The same insert WITHOUT ``ON CONFLICT``: any duplicate aborts the whole statement."""
-    source = (
-        func.json_populate_recordset(
-            literal_column("NULL::events"), cast(bindparam("rows", type_=Text()), postgresql.JSON)
-        )
-        .table_valued(*_INSERT_COLUMNS)
-        .alias("r")
-    )
+    source = pg_json_recordset("events", _INSERT_COLUMNS)
     return postgresql.insert(EVENTS).from_select(
         list(_INSERT_COLUMNS), select(*(source.c[n] for n in _INSERT_COLUMNS))
     )
