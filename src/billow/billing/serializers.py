@@ -23,7 +23,7 @@ from billow.billing.events import InvoiceEvent
 from billow.billing.fee_serializers import fee_payloads
 from billow.billing.models import Fee, Invoice, InvoiceAppliedTax, InvoiceMetadata, InvoiceSubscription
 from billow.billing.progressive.serializers import applied_usage_threshold_payloads
-from billow.core.timefmt import iso_date, iso_z
+from billow.core.timefmt import instants_each, iso_date, iso_z
 from billow.customers.billing_entities import billing_entities_by_id
 from billow.customers.models import Customer
 from billow.customers.serializers import customer_payloads
@@ -161,9 +161,7 @@ def invoice_payloads(
     nested subscriptions are as of) for all of them, or each one's (in order)."""
     if not invoices:
         return []
-    nows = [now] * len(invoices) if isinstance(now, datetime) else list(now)
-    if len(nows) != len(invoices):
-        raise ValueError("one time per invoice")
+    nows = instants_each(now, len(invoices))
     ids = [i.id for i in invoices]
     org_id = invoices[0].organization_id
     entities = billing_entities_by_id(session, org_id, {i.billing_entity_id for i in invoices})

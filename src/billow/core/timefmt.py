@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 
@@ -33,3 +34,11 @@ def parse_iso_datetime(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def instants_each(now: datetime | Sequence[datetime], count: int) -> list[datetime]:
+    """``now`` for each of ``count`` objects: one instant for all, or each one's (in order)."""
+    instants = [now] * count if isinstance(now, datetime) else list(now)
+    if len(instants) != count:
+        raise ValueError(f"{len(instants)} instants for {count} objects")
+    return instants

@@ -50,6 +50,8 @@ class Prefetched:
         self._memo: dict[tuple[str, Hashable], Any] = {}
         self.writes_deferred = False
         """Set by the running job (:func:`defer_writes`), cleared by the worker before each."""
+        self.any_writes_deferred = False
+        """Whether any job of the group deferred its writes (never cleared)."""
         self._before_commit: dict[str, Callable[[], None]] = {}
 
     def before_commit(self, name: str, write: Callable[[], None]) -> None:
@@ -116,7 +118,7 @@ def memo(ctx: Ctx, name: str, key: Hashable, load: Callable[[], T]) -> T:
 def defer_writes(ctx: Ctx) -> None:
     """The running job's writes may wait for a later flush of the group (see the module doc)."""
     if ctx.prefetched is not None:
-        ctx.prefetched.writes_deferred = True
+        ctx.prefetched.writes_deferred = ctx.prefetched.any_writes_deferred = True
 
 
 def writes_deferred(ctx: Ctx) -> bool:

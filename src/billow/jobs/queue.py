@@ -21,6 +21,31 @@ from billow.jobs.models import Job
 PENDING, RUNNING, SUCCEEDED, DEAD = "pending", "running", "succeeded", "dead"
 
 
+def _job_row(
+    ctx: Ctx,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    unique_key: str | None,
+    organization_id: uuid.UUID | None,
+    max_attempts: int | None,
+    now: datetime,
+    run_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The ``jobs`` row of a new pending job (``run_at``: now unless told)."""
+    return {
+        "organization_id": organization_id,
+        "kind": kind,
+        "payload": payload,
+        "unique_key": unique_key,
+        "status": PENDING,
+        "attempts": 0,
+        "max_attempts": max_attempts or ctx.settings.job_max_attempts,
+        "run_at": run_at or now,
+        "created_at": now,
+    }
+
+
 def enqueue(
     ctx: Ctx,
     kind: str,
@@ -33,17 +58,16 @@ def enqueue(
 ) -> bool:
     """Add a job inside the current transaction. Returns False if ``unique_key`` already exists."""
     now = ctx.now()
-    row = {
-        "organization_id": organization_id if organization_id is not None else ctx.organization_id,
-        "kind": kind,
-        "payload": payload or {},
-        "unique_key": unique_key,
-        "status": PENDING,
-        "attempts": 0,
-        "max_attempts": max_attempts or ctx.settings.job_max_attempts,
-        "run_at": run_at or now,
-        "created_at": now,
-    }
+    row = _job_row(
+        ctx,
+        kind,
+        payload or {},
+        unique_key=unique_key,
+        organization_id=organization_id if organization_id is not None else ctx.organization_id,
+        max_attempts=max_attempts,
+        now=now,
+        run_at=run_at,
+    )
     if unique_key is None:
         ctx.session.execute(insert(Job), [row])
         return True
@@ -64,17 +88,15 @@ def enqueue_each(
         return
     now = ctx.now()
     rows = [
-        {
-            "organization_id": ctx.organization_id,
-            "kind": kind,
-            "payload": payload,
-            "unique_key": None,
-            "status": PENDING,
-            "attempts": 0,
-            "max_attempts": max_attempts or ctx.settings.job_max_attempts,
-            "run_at": now,
-            "created_at": now,
-        }
+        _job_row(
+            ctx,
+            kind,
+            payload,
+            unique_key=None,
+            organization_id=ctx.organization_id,
+            max_attempts=max_attempts,
+            now=now,
+        )
         for payload in payloads
     ]
     ctx.session.execute(insert(Job), rows)
@@ -128,17 +150,15 @@ def enqueue_many(ctx: Ctx, jobs: Sequence[NewJob]) -> int:
         return 0
     now = ctx.now()
     rows = [
-        {
-            "organization_id": job.organization_id,
-            "kind": job.kind,
-            "payload": job.payload,
-            "unique_key": job.unique_key,
-            "status": PENDING,
-            "attempts": 0,
-            "max_attempts": ctx.settings.job_max_attempts,
-            "run_at": now,
-            "created_at": now,
-        }
+        _job_row(
+            ctx,
+            job.kind,
+            job.payload,
+            unique_key=job.unique_key,
+            organization_id=job.organization_id,
+            max_attempts=None,
+            now=now,
+        )
         for job in jobs
     ]
     if ctx.dialect == "postgresql":

@@ -139,7 +139,6 @@ class Worker:
         prepare = self.registry.preparer(first.kind)
         if handler is None or prepare is None:
             return self._run(first, shared_reads)
-        deferred = False
         prefetched = Prefetched()
         try:
             with self.db.session() as session:
@@ -154,9 +153,7 @@ class Worker:
                     result = handler(job_ctx(), job.payload)
                     # Each job's writes reach the database before the next job reads, unless
                     # the job said they may wait (``billow.db.prefetch.defer_writes``).
-                    if prefetched.writes_deferred:
-                        deferred = True
-                    else:
+                    if not prefetched.writes_deferred:
                         session.flush()
                     if isinstance(result, Reschedule):
                         run_at = self.clock.now() + timedelta(seconds=result.after_seconds)
@@ -172,7 +169,7 @@ class Worker:
         except Exception as exc:
             # A job that deferred its writes may have failed for a conflict only its run alone
             # handles (a period billed already): it runs again alone, as a group's jobs do.
-            if len(jobs) == 1 and not (deferred or prefetched.writes_deferred):
+            if len(jobs) == 1 and not prefetched.any_writes_deferred:
                 return self._failed(first, exc)
             log.info(
                 "job_group_failed",

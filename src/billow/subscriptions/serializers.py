@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billow.core.timefmt import iso_date, iso_z, iso_z_ms
+from billow.core.timefmt import instants_each, iso_date, iso_z, iso_z_ms
 from billow.customers.billing_entities import billing_entities_by_id
 from billow.customers.models import Customer
 from billow.customers.serializers import customer_payload
@@ -204,9 +204,7 @@ def subscription_payloads(
     for all of them, or each one's (in order)."""
     if not subscriptions:
         return []
-    nows = [now] * len(subscriptions) if isinstance(now, datetime) else list(now)
-    if len(nows) != len(subscriptions):
-        raise ValueError("one time per subscription")
+    nows = instants_each(now, len(subscriptions))
     related = _load(session, subscriptions)
     return [_payload(session, s, related, at, include) for s, at in zip(subscriptions, nows, strict=True)]
 
