@@ -31,3 +31,34 @@ def test_the_urls_own_options_win(db_url: str) -> None:
             assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres_only
+def test_sessions_run_in_utc_and_timestamps_come_back_in_utc_itself(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import column, select
+    from sqlalchemy.sql.expression import literal
+
+    from billow.db.types import UTCDateTime
+
+    db = Database(db_url)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+            conn.exec_driver_sql("SET TIME ZONE 'Asia/Tokyo'")  # another zone still converts
+            raw = conn.execute(text("SELECT TIMESTAMPTZ '2024-02-01 09:00:00+09'")).scalar()
+            assert raw.utcoffset().total_seconds() == 9 * 3600
+            typed = conn.execute(
+                select(literal(datetime(2024, 2, 1, tzinfo=UTC), UTCDateTime()).label("t"))
+            ).scalar()
+            assert typed == datetime(2024, 2, 1, tzinfo=UTC) and typed.tzinfo is UTC
+        with db.engine.connect() as conn:
+            value = conn.execute(
+                select(column("t", UTCDateTime())).select_from(
+                    text("(SELECT TIMESTAMPTZ '2024-02-01 09:00:00+09' AS t) AS s")
+                )
+            ).scalar()
+            assert value == datetime(2024, 2, 1, 0, tzinfo=UTC) and value.tzinfo is UTC
+    finally:
+        db.dispose()

@@ -26,6 +26,7 @@ from billow.billing.parties import InvoiceParties
 from billow.core.ids import new_id
 from billow.db.context import Ctx
 from billow.db.prefetch import defer_writes, take
+from billow.db.rows import new_row
 from billow.db.upsert import insert_ignore_stmt
 
 _PERIOD_INDEX = ("subscription_id", "period_key")  # uq_invoice_subscriptions_recurring_period
@@ -47,24 +48,27 @@ def new_generating_invoice(
     ``parties.entity``, with its draft number), due ``issuing_date`` plus the net payment term
     (the customer's, else its billing entity's), created ``now``."""
     term = net_payment_term_days(parties.customer, parties.settings_entity)
-    return Invoice(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        billing_entity_id=parties.entity.id,
-        customer_id=parties.customer.id,
-        invoice_type=invoice_type,
-        status="generating",
-        payment_status="pending",
-        currency=currency,
-        number=draft_number(parties.entity),
-        timezone=parties.timezone,
-        issuing_date=issuing_date,
-        payment_due_date=issuing_date + timedelta(days=term),
-        expected_finalization_date=expected_finalization_date,
-        net_payment_term=term,
-        skip_charges=skip_charges,
-        created_at=now,
-        updated_at=now,
+    return new_row(
+        Invoice,
+        dict(
+            id=new_id(),
+            organization_id=ctx.org_id,
+            billing_entity_id=parties.entity.id,
+            customer_id=parties.customer.id,
+            invoice_type=invoice_type,
+            status="generating",
+            payment_status="pending",
+            currency=currency,
+            number=draft_number(parties.entity),
+            timezone=parties.timezone,
+            issuing_date=issuing_date,
+            payment_due_date=issuing_date + timedelta(days=term),
+            expected_finalization_date=expected_finalization_date,
+            net_payment_term=term,
+            skip_charges=skip_charges,
+            created_at=now,
+            updated_at=now,
+        ),
     )
 
 
@@ -82,23 +86,26 @@ def new_invoice_subscription(
 ) -> InvoiceSubscription:
     """The row saying that ``invoice`` bills ``subscription_id`` over ``bounds`` (its invoicing
     ``reason``; ``period_key`` is unique per subscription for a ``recurring`` row)."""
-    return InvoiceSubscription(
-        id=new_id(),
-        organization_id=ctx.org_id,
-        invoice_id=invoice.id,
-        subscription_id=subscription_id,
-        invoicing_reason=reason,
-        recurring=recurring,
-        period_key=period_key,
-        timestamp=timestamp,
-        from_datetime=bounds.from_datetime,
-        to_datetime=bounds.to_datetime,
-        charges_from_datetime=bounds.charges_from_datetime,
-        charges_to_datetime=bounds.charges_to_datetime,
-        fixed_charges_from_datetime=bounds.fixed_charges_from_datetime,
-        fixed_charges_to_datetime=bounds.fixed_charges_to_datetime,
-        created_at=now,
-        updated_at=now,
+    return new_row(
+        InvoiceSubscription,
+        dict(
+            id=new_id(),
+            organization_id=ctx.org_id,
+            invoice_id=invoice.id,
+            subscription_id=subscription_id,
+            invoicing_reason=reason,
+            recurring=recurring,
+            period_key=period_key,
+            timestamp=timestamp,
+            from_datetime=bounds.from_datetime,
+            to_datetime=bounds.to_datetime,
+            charges_from_datetime=bounds.charges_from_datetime,
+            charges_to_datetime=bounds.charges_to_datetime,
+            fixed_charges_from_datetime=bounds.fixed_charges_from_datetime,
+            fixed_charges_to_datetime=bounds.fixed_charges_to_datetime,
+            created_at=now,
+            updated_at=now,
+        ),
     )
 
 

@@ -49,7 +49,11 @@ PG_WORK_MEM = "32MB"
 # subscriptions (a fee-history count from 3 to 643 buffer reads). Planning costs about 40 µs a
 # statement (~1.2 ms per invoice), and plans stay right however the tables grow.
 PG_PLAN_CACHE_MODE = "force_custom_plan"
-PG_OPTIONS = f"-c work_mem={PG_WORK_MEM} -c plan_cache_mode={PG_PLAN_CACHE_MODE}"
+# Sessions run in UTC whatever the server's default (``Etc/UTC`` on Debian): psycopg then hands
+# out ``timestamptz`` values in ``datetime.UTC`` itself, which ``UTCDateTime`` passes through
+# as they are (for a zone such as ``Etc/UTC``, ``astimezone`` cost ~19 µs a value: 0.9 s of a
+# 5,000-subscription billing run). No SQL of Billow depends on the session's time zone.
+PG_OPTIONS = f"-c work_mem={PG_WORK_MEM} -c plan_cache_mode={PG_PLAN_CACHE_MODE} -c TimeZone=UTC"
 
 
 def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> Engine:
