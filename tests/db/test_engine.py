@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from billow.db.context import Ctx
 from billow.db.engine import PG_PLAN_CACHE_MODE, PG_WORK_MEM, Database
 
 
@@ -62,3 +65,54 @@ def test_sessions_run_in_utc_and_timestamps_come_back_in_utc_itself(db_url: str)
             assert value == datetime(2024, 2, 1, 0, tzinfo=UTC) and value.tzinfo is UTC
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres_only
+def test_a_bulk_flush_runs_on_cached_index_plans_and_gives_the_settings_back(ctx: Ctx) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from sqlalchemy import event
+
+    from billow.db.engine import BULK_FLUSH_ROWS
+    from billow.pricing.taxes.models import Tax
+
+    seen: list[str] = []
+    engine = ctx.session.get_bind()
+
+    def _record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(("SET", "INSERT INTO taxes")):
+            seen.append(statement.split(" (")[0])
+
+    def _add(n: int, prefix: str) -> None:
+        now = datetime(2024, 3, 1, tzinfo=UTC)
+        ctx.session.add_all(
+            Tax(
+                organization_id=ctx.org_id,
+                name="t",
+                code=f"{prefix}{i}",
+                rate=Decimal(1),
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(n)
+        )
+
+    event.listen(engine, "before_cursor_execute", _record)
+    try:
+        _add(BULK_FLUSH_ROWS - 1, "small")
+        ctx.session.flush()
+        assert seen == ["INSERT INTO taxes"]  # a small flush: the connection's own settings
+        seen.clear()
+        _add(BULK_FLUSH_ROWS, "bulk")
+        ctx.session.flush()
+        assert seen == [
+            "SET LOCAL plan_cache_mode = auto; SET LOCAL enable_seqscan = off",
+            "INSERT INTO taxes",
+            "SET LOCAL plan_cache_mode TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT",
+        ]
+    finally:
+        event.remove(engine, "before_cursor_execute", _record)
+    assert ctx.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+    assert ctx.session.execute(text("SHOW enable_seqscan")).scalar() == "on"
+    assert ctx.session.execute(text("SELECT count(*) FROM taxes")).scalar() == 2 * BULK_FLUSH_ROWS - 1
