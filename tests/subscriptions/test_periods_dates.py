@@ -591,3 +591,28 @@ def test_termination_invoice_stops_at_the_termination(sub: Schedule, after: time
         # the arrears fee stops at the termination too (an advance fee is never billed again, and
         # on a period boundary Lago keeps the next period as its nominal fee bounds)
         assert dates.to_datetime <= terminated.terminated_at or dates.to_datetime == terminated.started_at
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sub=schedules(),
+    after=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=800)),
+    zone=st.sampled_from(ZONES),
+    current_usage=st.booleans(),
+)
+def test_remembered_billing_dates_are_the_computed_ones(
+    sub: Schedule, after: timedelta, zone: str, current_usage: bool
+) -> None:
+    """``billing_dates`` answers from a cache: for any schedule and instant (given in any zone)
+    it is what the dates service computes, a second time too."""
+    from zoneinfo import ZoneInfo
+
+    from billow.subscriptions.periods.dates import compute_billing_dates
+
+    at = sub.started_at + after
+    expected = compute_billing_dates(sub, at, current_usage=current_usage)
+    assert billing_dates(sub, at, current_usage=current_usage) == expected
+    assert billing_dates(sub, at.astimezone(ZoneInfo(zone)), current_usage=current_usage) == expected
+    assert billing_dates(sub, at, current_usage=not current_usage) == compute_billing_dates(
+        sub, at, current_usage=not current_usage
+    )

@@ -41,9 +41,10 @@ SIBLINGS = "metering.siblings"
 RESULT = "metering.aggregation"
 ASKED = "metering.asked_for_siblings"
 
-EntriesOf = Callable[[list[Any], AggregationRequest], AggregationResult]
-"""``(rows, request) → result``: what ``aggregate`` computes for ``request`` when its period
-statement answers ``rows``."""
+EntriesOf = Callable[[Mapping[str, list[Any]], Sequence[AggregationRequest]], list[AggregationResult]]
+"""``(rows by external subscription id, batch) → results``: what ``aggregate`` computes for each
+request of a batch of siblings (the same request but for the subscription) when its period
+statement answers its rows."""
 
 
 def share_siblings(ctx: Ctx, families: Mapping[str, Hashable]) -> None:
@@ -116,7 +117,7 @@ def with_siblings(
     rows = _sibling_rows(ctx.session, batch, statements)
     if rows is None:
         return None
-    results = [entries_of(rows.get(r.external_subscription_id, []), r) for r in batch]
+    results = entries_of(rows, batch)
     for sibling, result in zip(batch[1:], results[1:], strict=True):
         ctx.prefetched.put(RESULT, request_key(sibling), (sibling, result))
     return results[0]

@@ -303,8 +303,14 @@ def _entries(
     only_group: dict[str, str | None] | None,
     *,
     rounding: bool,
+    base: Scope | None = None,
 ) -> list[AggregationEntry]:
-    base = make_scope(request, _dialect(runner.session), plan, only_bucket=only_bucket, only_group=only_group)
+    """``base``: the request's scope when the caller has it (a sibling's: its statement was run,
+    so only what reads its rows counts, which no subscription changes)."""
+    if base is None:
+        base = make_scope(
+            request, _dialect(runner.session), plan, only_bucket=only_bucket, only_group=only_group
+        )
     partials: dict[PartialKey, Partial] = {}
     values: dict[PartialKey, list[Decimal]] = {}
     pairs: dict[PartialKey, list[ProratedPair]] = {}
@@ -403,11 +409,21 @@ class SqlAggregation:
                 return found
         return aggregate(ctx, request, statements=self.statements)
 
-    def _fed(self, session: Session, rows: list[Any], request: AggregationRequest) -> AggregationResult:
-        _check(request)
-        runner = _FedRunner(session, self.statements, rows)
-        plan = plan_buckets(request.metric, request.filters, request.group_keys)
-        return AggregationResult(entries=tuple(_entries(runner, request, plan, None, None, rounding=True)))
+    def _fed(
+        self, session: Session, rows: Mapping[str, list[Any]], batch: Sequence[AggregationRequest]
+    ) -> list[AggregationResult]:
+        """Siblings' results from their rows; they differ only by subscription, so they share
+        the bucket plan and the scope (built once for the batch)."""
+        first = batch[0]
+        _check(first)
+        plan = plan_buckets(first.metric, first.filters, first.group_keys)
+        base = make_scope(first, _dialect(session), plan)
+        results = []
+        for request in batch:
+            runner = _FedRunner(session, self.statements, rows.get(request.external_subscription_id, []))
+            entries = _entries(runner, request, plan, None, None, rounding=True, base=base)
+            results.append(AggregationResult(entries=tuple(entries)))
+        return results
 
     def event_units(self, ctx: Ctx, request: AggregationRequest, event: EventRecord) -> EventUnits:
         return event_units(ctx, request, event, statements=self.statements)

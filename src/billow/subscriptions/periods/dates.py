@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from billow.subscriptions.periods.kinds import (
     MONTHLY_SPLIT_INTERVALS,
@@ -160,6 +161,43 @@ def base_date(
 
 
 def billing_dates(
+    schedule: Schedule,
+    billing_at: datetime,
+    *,
+    current_usage: bool = False,
+    previous_charges_to: datetime | None = None,
+    previous_fixed_charges_to: datetime | None = None,
+) -> BillingDates:
+    """:func:`compute_billing_dates`, remembered: a billing run asks it for thousands of
+    subscriptions of a few schedules (plan, anniversary, timezone) at the same instant, and both
+    its arguments and its result are immutable values."""
+    return _remembered_billing_dates(
+        schedule,
+        as_utc(billing_at),
+        current_usage,
+        None if previous_charges_to is None else as_utc(previous_charges_to),
+        None if previous_fixed_charges_to is None else as_utc(previous_fixed_charges_to),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _remembered_billing_dates(
+    schedule: Schedule,
+    billing_at: datetime,
+    current_usage: bool,
+    previous_charges_to: datetime | None,
+    previous_fixed_charges_to: datetime | None,
+) -> BillingDates:
+    return compute_billing_dates(
+        schedule,
+        billing_at,
+        current_usage=current_usage,
+        previous_charges_to=previous_charges_to,
+        previous_fixed_charges_to=previous_fixed_charges_to,
+    )
+
+
+def compute_billing_dates(
     schedule: Schedule,
     billing_at: datetime,
     *,
