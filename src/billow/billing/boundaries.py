@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from billow.core.timefmt import parse_iso_datetime
@@ -84,7 +85,16 @@ class Boundaries:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # equal instants in other zones would share a cache entry
+        return _iso_utc(value)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=4096)  # a billing run formats the same few period bounds for every fee
+def _iso_utc(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def property_datetime(properties: Mapping[str, Any], key: str) -> datetime | None:
