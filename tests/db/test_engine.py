@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.expression import literal
 
 from billow.db.context import Ctx
-from billow.db.engine import PG_PLAN_CACHE_MODE, PG_WORK_MEM, Database
+from billow.db.engine import BULK_FLUSH_ROWS, PG_PLAN_CACHE_MODE, PG_WORK_MEM, Database
+from billow.db.types import UTCDateTime
+from billow.pricing.taxes.models import Tax
 
 
 @pytest.mark.postgres_only
@@ -38,13 +43,6 @@ def test_the_urls_own_options_win(db_url: str) -> None:
 
 @pytest.mark.postgres_only
 def test_sessions_run_in_utc_and_timestamps_come_back_in_utc_itself(db_url: str) -> None:
-    from datetime import UTC, datetime
-
-    from sqlalchemy import column, select
-    from sqlalchemy.sql.expression import literal
-
-    from billow.db.types import UTCDateTime
-
     db = Database(db_url)
     try:
         with db.engine.connect() as conn:
@@ -69,14 +67,6 @@ def test_sessions_run_in_utc_and_timestamps_come_back_in_utc_itself(db_url: str)
 
 @pytest.mark.postgres_only
 def test_a_bulk_flush_runs_on_cached_index_plans_and_gives_the_settings_back(ctx: Ctx) -> None:
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
-    from sqlalchemy import event
-
-    from billow.db.engine import BULK_FLUSH_ROWS
-    from billow.pricing.taxes.models import Tax
-
     seen: list[str] = []
     engine = ctx.session.get_bind()
 

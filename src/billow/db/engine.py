@@ -73,12 +73,12 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
 # A flush that inserts at least this many rows — a group of billing jobs writes its invoices,
 # invoice-subscriptions and fees at once — runs its foreign-key checks on cached plans.
 # PostgreSQL checks each foreign key of each row with a lookup by primary key; under
-# ``force_custom_plan`` that lookup is planned again every time, and for 4 fees of an invoice
-# (3 foreign keys each) those plans cost more than the aggregate queries that priced them
-# (4,000 fees: 1.2–1.6 s against 0.33 s with cached plans). So around such a flush the session
-# takes ``plan_cache_mode = auto`` (cached plans) and ``enable_seqscan = off``: a plan cached
-# while a referenced table is still small (a first billing run) is then an index scan too, never
-# a sequential scan kept while the table grows (seen: 4× slower). The flush's own statements are
+# ``force_custom_plan`` that lookup is planned again every time: three quarters of the time of
+# inserting a group's fees, 3 foreign keys each (4,000 fees: 1.2–1.6 s against 0.33 s with
+# cached plans). So around such a flush the session takes ``plan_cache_mode = auto`` (cached
+# plans) and ``enable_seqscan = off``: a plan cached while a referenced table is still small (a
+# first billing run) is then an index scan too, never a sequential scan kept while the table
+# grows (seen with ``auto`` alone: the fees INSERT 2.5× slower). The flush's own statements are
 # INSERTs and updates by primary key, for which that changes nothing; the connection's settings
 # are back for the next statement.
 BULK_FLUSH_ROWS = 50
