@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -84,6 +84,14 @@ def make_engine(url: str, *, pool_size: int = 10, null_pool: bool = False) -> En
 BULK_FLUSH_ROWS = 50
 _BULK_FLUSH_ON = "SET LOCAL plan_cache_mode = auto; SET LOCAL enable_seqscan = off"
 _BULK_FLUSH_OFF = "SET LOCAL plan_cache_mode TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT"
+
+
+@contextmanager
+def bulk_flush_settings(connection: Connection) -> Iterator[None]:
+    """Run a bulk write (PostgreSQL) between the settings of a bulk flush (see above)."""
+    connection.exec_driver_sql(_BULK_FLUSH_ON)
+    yield
+    connection.exec_driver_sql(_BULK_FLUSH_OFF)
 
 
 def _cached_plans_for_bulk_flushes(factory: sessionmaker[Session]) -> None:

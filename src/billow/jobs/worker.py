@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from billow.core.clock import Clock
 from billow.core.hooks import Hooks
 from billow.db.context import Ctx
+from billow.db.copy_rows import flush_before_commit
 from billow.db.engine import Database
 from billow.db.prefetch import Prefetched
 from billow.jobs import queue
@@ -163,7 +164,9 @@ class Worker:
                     else:
                         succeeded.append(job.id)
                 prefetched.run_before_commit()
-                session.flush()  # what the last jobs deferred, before the group is marked done
+                # What the last jobs deferred, before the group is marked done: the last
+                # flush before the commit (many new rows go by COPY on PostgreSQL).
+                flush_before_commit(session)
                 queue.mark_all_succeeded(session, succeeded, self.worker_id, self.clock.now())
             return True
         except Exception as exc:
