@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from billow.billing import invoicing
 from billow.billing.events import InvoiceEvent
@@ -18,7 +19,9 @@ from billow.billing.fees.engine import build_fee_engine
 from billow.billing.models import Fee, Invoice, InvoiceSubscription
 from billow.billing.serializers import invoice_created_webhook_payload, invoice_created_webhook_payloads
 from billow.customers.models import Customer
+from billow.db import copy_rows
 from billow.db.context import Ctx
+from billow.jobs import worker as worker_module
 from billow.jobs.models import Job
 from billow.webhooks import emitter
 from billow.webhooks.emitter import encode_body
@@ -166,10 +169,33 @@ def _count_runs(monkeypatch) -> list[bool]:
     return runs
 
 
-def test_a_group_writes_taxed_fees_and_invoices_in_one_flush(api, runtime, monkeypatch):
+def _copying(monkeypatch, copied: bool) -> list[int | str]:
+    """What each group's last flush copies (``billow.db.copy_rows``): its number of rows, or
+    the start of the statement that failed; ``copied``: from one row of a table on (the
+    threshold is 100), else never."""
+    copies: list[int | str] = []
+    real = worker_module.flush_before_commit
+
+    def counted(session):
+        try:
+            copies.append(real(session))
+        except IntegrityError as exc:
+            copies.append(str(exc.statement)[:30])
+            raise
+        return copies[-1]
+
+    monkeypatch.setattr(worker_module, "flush_before_commit", counted)
+    monkeypatch.setattr(copy_rows, "COPY_MIN_ROWS", 1 if copied else 1_000_000)
+    return copies
+
+
+@pytest.mark.parametrize("copied", [False, True], ids=["inserted", "copied"])
+def test_a_group_writes_taxed_fees_and_invoices_in_one_flush(api, runtime, monkeypatch, copied):
     """Fees, their applied taxes and the invoices' applied taxes of a whole group wait for one
-    flush, and go out after the rows they point to."""
+    flush, and go out after the rows they point to — by the unit of work, or copied
+    (PostgreSQL) to the same invoices."""
     runs = _count_runs(monkeypatch)
+    copies = _copying(monkeypatch, copied)
     start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
     create_tax(api, "vat", "20.0", applied_to_organization=True)
     calls = metric(api, "calls")
@@ -181,8 +207,12 @@ def test_a_group_writes_taxed_fees_and_invoices_in_one_flush(api, runtime, monke
             event(api, "calls", datetime(2024, 1, 15, hour, tzinfo=UTC), sub=f"sub_{n}")
     drain(api, runtime)
     runs.clear()
+    copies.clear()
     tick_at(runtime, BILLING_DAY)
     assert runs == [True, True, True]  # one group, no job run again alone
+    # The last job's 2 fees, their 2 applied taxes and its invoice's applied tax (the earlier
+    # jobs' rows went out with the reads of the jobs after them).
+    assert copies == ([5] if copied and runtime.db.is_postgres else [0])
     billed = sorted(
         (
             i["customer"]["external_id"],
@@ -203,9 +233,14 @@ def test_a_group_writes_taxed_fees_and_invoices_in_one_flush(api, runtime, monke
     ]
 
 
-def test_a_period_billed_already_fails_the_group_whose_jobs_then_run_alone(api, runtime, monkeypatch, org):
-    """A deferred claim meets the period's unique index only at the group's flush: the group
-    rolls back and each job runs alone, where the claim skips the billed period silently."""
+@pytest.mark.parametrize("copied", [False, True], ids=["inserted", "copied"])
+def test_a_period_billed_already_fails_the_group_whose_jobs_then_run_alone(
+    api, runtime, monkeypatch, org, copied
+):
+    """A deferred claim meets the period's unique index only at the group's flush (an INSERT or
+    a COPY): the group rolls back and each job runs alone, where the claim skips the billed
+    period silently."""
+    copies = _copying(monkeypatch, copied)
     start_clock(runtime, datetime(2024, 1, 10, 9, tzinfo=UTC))
     plan(api, "pro", amount_cents=1000)
     for n in range(1, 4):
@@ -226,8 +261,14 @@ def test_a_period_billed_already_fails_the_group_whose_jobs_then_run_alone(api, 
         [early] = invoicing.bill_subscriptions(ctx, build_fee_engine(), payloads["cus_2"])
         early_id = str(early.id)
     runs = _count_runs(monkeypatch)
+    copies.clear()
     assert runtime.worker.drain() == 3
     assert runs == [True, True, True, False, False, False]  # the group, then each job alone
+    # The group's last flush failed: on the COPY of the invoice-subscriptions, or the INSERT.
+    if copied and runtime.db.is_postgres:
+        assert copies == ['COPY "invoice_subscriptions" (']
+    else:
+        assert copies == ["INSERT INTO invoice_subscriptions"[:30]]
     billed = sorted(
         (i["customer"]["external_id"], i["sequential_id"], i["total_amount_cents"]) for i in invoices(api)
     )

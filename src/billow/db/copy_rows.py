@@ -153,9 +153,11 @@ def _copyable(session: Session, dialect: Dialect, min_rows: int) -> dict[Table, 
     return plans
 
 
-def flush_before_commit(session: Session, min_rows: int = COPY_MIN_ROWS) -> int:
+def flush_before_commit(session: Session, min_rows: int | None = None) -> int:
     """Flush ``session`` for its commit, the many new rows of plain tables by COPY on
-    PostgreSQL (see the module); returns the number of rows copied."""
+    PostgreSQL (see the module); returns the number of rows copied. ``min_rows``: else
+    :data:`COPY_MIN_ROWS`."""
+    min_rows = COPY_MIN_ROWS if min_rows is None else min_rows
     bind = session.get_bind()
     if bind.dialect.name != "postgresql" or len(session.new) < min_rows:
         session.flush()
