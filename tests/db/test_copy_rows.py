@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Text, cast, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from billow.billing.models import Fee, FeeAppliedTax
@@ -46,8 +46,9 @@ def _fee_values(ctx: Ctx, customer_id: uuid.UUID, n: int, **extra: Any) -> dict[
         "units": Decimal("3.5"),
         "total_aggregated_units": None,
         "events_count": 7,
-        "amount_details": {"tiers": [{"from": 0, "amount": "1.5"}]},
-        "properties": {"from_datetime": "2024-02-01T00:00:00Z", "note": 'quote " and \\'},
+        "amount_details": {"tiers": [{"from": 0, "amount": "1.5"}], "big": 2**70, "rate": 1e16, 3: None},
+        "properties": {"from_datetime": "2024-02-01T00:00:00Z", "note": 'quote " and \\', "ü": "Zoë"},
+        "pricing_unit_details": None,
         "succeeded_at": NOW,
         "invoiceable": n % 2 == 0,
         "created_at": NOW,
@@ -55,6 +56,17 @@ def _fee_values(ctx: Ctx, customer_id: uuid.UUID, n: int, **extra: Any) -> dict[
     }
     values.update(extra)
     return values
+
+
+def _as_text(ctx: Ctx, ids: list[uuid.UUID]) -> list[tuple[str | None, ...]]:
+    """Every column but the id as PostgreSQL prints it (a JSON ``null`` is not a SQL NULL)."""
+    table = Fee.__table__
+    columns = [cast(c, Text) for c in table.c if c.name != "id"]
+    rows = {
+        r[0]: tuple(r[1:])
+        for r in ctx.session.execute(select(table.c.id, *columns).where(table.c.id.in_(ids)))
+    }
+    return [rows[i] for i in ids]
 
 
 def _stored(ctx: Ctx, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -97,11 +109,17 @@ def test_copied_rows_are_stored_as_the_unit_of_work_stores_them(ctx: Ctx) -> Non
     by_copy = _stored(ctx, [f.id for f in copied])
     for a, b in zip(by_orm, by_copy, strict=True):
         assert {k: v for k, v in a.items() if k != "id"} == {k: v for k, v in b.items() if k != "id"}
+    assert _as_text(ctx, [f.id for f in orm]) == _as_text(ctx, [f.id for f in copied])
     first = by_copy[0]
     assert first["payment_status"] == "pending" and first["taxes_rate"] == Decimal("0")
     assert first["precise_amount_cents"] == Decimal("1000.123456789012345")
     assert first["invoice_display_name"] == "Fee «0»\ttab\\slash\nline"
-    assert first["properties"] == {"from_datetime": "2024-02-01T00:00:00Z", "note": 'quote " and \\'}
+    assert first["properties"] == {
+        "from_datetime": "2024-02-01T00:00:00Z",
+        "note": 'quote " and \\',
+        "ü": "Zoë",
+    }
+    assert first["pricing_unit_details"] is None
     assert first["succeeded_at"] == NOW and first["total_aggregated_units"] is None
     # Read through the ORM as well.
     fee = ctx.session.get(Fee, copied[1].id)

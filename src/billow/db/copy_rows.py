@@ -24,17 +24,23 @@ SQLite, and any other flush, use the unit of work as before.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
+from operator import itemgetter
 from typing import Any, cast
 
+import orjson
 import psycopg
-from sqlalchemy import Table, inspect
+from psycopg.types.json import _JsonWrapper
+from sqlalchemy import ColumnElement, Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.interfaces import MANYTOMANY, ONETOMANY
+from sqlalchemy.sql import sqltypes
 
 from billow.db.engine import bulk_flush_settings
 
@@ -46,14 +52,44 @@ _MISSING = object()
 @dataclass(frozen=True)
 class _Layout:
     """How a mapped class's rows become COPY rows: the table, its column names, and per column
-    the attribute key, the scalar default for a missing value, and the bind conversion."""
+    the attribute key, the scalar default for a missing value, and the bind conversion (of
+    ``None`` too, as the unit of work does: a JSON column stores it as JSON ``null``)."""
 
     table: Table
     columns: tuple[str, ...]
     keys: tuple[str, ...]
     defaults: tuple[Any, ...]
-    convert: tuple[Callable[[Any], Any] | None, ...]
+    convert: tuple[tuple[int, Callable[[Any], Any]], ...]
     relationship_keys: frozenset[str]
+
+    @cached_property
+    def values_of(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """The values of every key (a ``KeyError`` for a missing one), as a tuple."""
+        if len(self.keys) == 1:
+            key = self.keys[0]
+            return lambda values: (values[key],)
+        return itemgetter(*self.keys)
+
+
+def _json_text(wrapped: Any) -> Any:
+    """A JSON value as the column's type hands it to psycopg (a ``Json``/``Jsonb`` wrapper),
+    serialized here by orjson (the stored document is the same; ``json.dumps`` where orjson
+    declines, e.g. an integer beyond 64 bits)."""
+    if not isinstance(wrapped, _JsonWrapper):
+        return wrapped
+    if wrapped.dumps is not None:
+        return wrapped.dumps(wrapped.obj)
+    try:
+        return orjson.dumps(wrapped.obj, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(wrapped.obj)
+
+
+def _converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    process = column.type._cached_bind_processor(dialect)
+    if process is None or column.type._type_affinity is not sqltypes.JSON:
+        return process
+    return lambda value: _json_text(process(value))
 
 
 def _collected_classes(mapper: Mapper[Any]) -> frozenset[type]:
@@ -74,7 +110,9 @@ def _layout(cls: type, dialect: Dialect) -> _Layout | None:
     if not isinstance(mapper.local_table, Table) or cls in _collected_classes(mapper):
         return None
     columns, keys, defaults, convert = [], [], [], []
-    for prop in mapper.column_attrs:
+    if any("expunge" in rel.cascade for rel in mapper.relationships):
+        return None  # taken out of the session without cascading (``_expunge_states``)
+    for position, prop in enumerate(mapper.column_attrs):
         if len(prop.columns) != 1:
             return None
         column = prop.columns[0]
@@ -90,7 +128,9 @@ def _layout(cls: type, dialect: Dialect) -> _Layout | None:
         columns.append(column.name)
         keys.append(prop.key)
         defaults.append(scalar)
-        convert.append(column.type._cached_bind_processor(dialect))
+        process = _converter(column, dialect)
+        if process is not None:
+            convert.append((position, process))
     return _Layout(
         mapper.local_table,
         tuple(columns),
@@ -115,15 +155,15 @@ def _row(layout: _Layout, values: dict[str, Any]) -> tuple[Any, ...] | None:
     scalar default (or a relationship is set)."""
     if not layout.relationship_keys.isdisjoint(values):
         return None
-    out = []
-    for key, default, convert in zip(layout.keys, layout.defaults, layout.convert, strict=True):
-        value = values.get(key, _MISSING)
-        if value is _MISSING:
-            if default is _MISSING:
-                return None
-            value = default
-        out.append(convert(value) if convert is not None and value is not None else value)
-    return tuple(out)
+    try:
+        row = list(layout.values_of(values))
+    except KeyError:
+        row = [values.get(key, default) for key, default in zip(layout.keys, layout.defaults, strict=True)]
+        if any(value is _MISSING for value in row):
+            return None
+    for position, process in layout.convert:
+        row[position] = process(row[position])
+    return tuple(row)
 
 
 def _copyable(session: Session, dialect: Dialect, min_rows: int) -> dict[Table, _Copy]:
@@ -166,9 +206,8 @@ def flush_before_commit(session: Session, min_rows: int | None = None) -> int:
     if not plans:
         session.flush()
         return 0
-    for plan in plans.values():
-        for obj in plan.objs:
-            session.expunge(obj)
+    # ``Session.expunge`` without its cascade walk (no copied class cascades an expunge).
+    session._expunge_states([instance_state(obj) for plan in plans.values() for obj in plan.objs])
     session.flush()
     connection = session.connection()
     order = [t for t in _sorted_tables(next(iter(plans))) if t in plans]
