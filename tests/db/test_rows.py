@@ -3,14 +3,18 @@ built by the constructor."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import inspect, select
 
+from billow.billing.models import Fee, FeeAppliedTax
+from billow.customers.schemas import CustomerInput
+from billow.customers.service import upsert_customer
 from billow.db.context import Ctx
-from billow.db.rows import new_row
+from billow.db.rows import add_new_rows, new_row
 from billow.pricing.taxes.models import Tax
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -57,3 +61,40 @@ def test_a_new_row_is_inserted_with_its_values_and_what_is_set_later(ctx: Ctx) -
 def test_an_unknown_attribute_is_a_type_error(ctx: Ctx) -> None:
     with pytest.raises(TypeError, match=r"\['colour'\] not attributes of Tax"):
         new_row(Tax, {**_values(ctx, "x"), "colour": "red"})
+
+
+def test_added_new_rows_are_pending_and_a_row_with_a_relationship_set_cascades(ctx: Ctx) -> None:
+    customer_id = upsert_customer(ctx, CustomerInput(external_id="cus_rows")).customer.id
+    fee_values = {
+        "organization_id": ctx.org_id,
+        "customer_id": customer_id,
+        "fee_type": "charge",
+        "amount_currency": "EUR",
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    plain = new_row(Fee, {**fee_values, "id": uuid.uuid4()})
+    tax = Tax(**_values(ctx, "vat_added"))
+    parent = new_row(Fee, {**fee_values, "id": uuid.uuid4()})
+    applied = FeeAppliedTax(
+        organization_id=ctx.org_id,
+        tax_name="VAT",
+        tax_code="vat",
+        tax_rate=Decimal(20),
+        amount_currency="EUR",
+        amount_cents=200,
+        precise_amount_cents=Decimal(200),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    applied.fee_row = parent  # only the cascade of ``session.add`` brings the parent in
+    ctx.session.add(tax)
+    add_new_rows(ctx.session, [plain, tax, applied])
+
+    assert set(ctx.session.new) == {plain, tax, applied, parent}
+    ctx.session.flush()
+    assert all(inspect(row).persistent for row in (plain, tax, applied, parent))
+    assert applied.fee_id == parent.id
+    ctx.session.expire_all()
+    stored = ctx.session.scalars(select(Fee.id).where(Fee.customer_id == customer_id)).all()
+    assert set(stored) == {plain.id, parent.id}

@@ -37,6 +37,7 @@ from billow.billing.subjects import BilledSubscription
 from billow.core.ids import new_id
 from billow.db.context import Ctx
 from billow.db.prefetch import flush
+from billow.db.rows import add_new_rows
 from billow.pricing.plans.models import Plan
 from billow.pricing.taxes.models import Tax
 from billow.subscriptions.models import Subscription
@@ -176,6 +177,7 @@ def write_fees(
     descriptions = _descriptions(ctx, drafts)
     now = ctx.now()
     by_draft = {id(draft): row for row, draft in zip(rows, drafts, strict=True)}
+    new_rows: list[Fee | FeeAppliedTax | InvoiceAppliedTax] = []
     for row, draft, computed in zip(rows, drafts, totals.fees, strict=True):
         row.taxes_amount_cents = computed.taxes.taxes_amount_cents
         row.taxes_precise_amount_cents = computed.taxes.taxes_precise_amount_cents
@@ -184,9 +186,9 @@ def write_fees(
         row.precise_credit_notes_amount_cents = computed.precise_credit_notes_amount_cents
         if draft.true_up_parent is not None and id(draft.true_up_parent) in by_draft:
             row.true_up_parent_fee_id = by_draft[id(draft.true_up_parent)].id
-        ctx.session.add(row)
+        new_rows.append(row)
         for applied in computed.taxes.applied_taxes:
-            ctx.session.add(
+            new_rows.append(
                 FeeAppliedTax(
                     id=new_id(),
                     organization_id=ctx.org_id,
@@ -204,7 +206,7 @@ def write_fees(
                 )
             )
     for invoice_tax in totals.applied_taxes:
-        ctx.session.add(
+        new_rows.append(
             InvoiceAppliedTax(
                 id=new_id(),
                 organization_id=ctx.org_id,
@@ -223,6 +225,7 @@ def write_fees(
                 updated_at=now,
             )
         )
+    add_new_rows(ctx.session, new_rows)
     flush(ctx)  # the fees and their taxes: the adjustments' rows point to them
     persist_adjustments(ctx, request, totals)
     # Not flushed here: the amounts go out with the invoice's next write (its status and number

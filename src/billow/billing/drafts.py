@@ -26,7 +26,7 @@ from billow.billing.parties import InvoiceParties
 from billow.core.ids import new_id
 from billow.db.context import Ctx
 from billow.db.prefetch import defer_writes, take
-from billow.db.rows import new_row
+from billow.db.rows import add_new_rows, new_row
 from billow.db.upsert import insert_ignore_stmt
 
 _PERIOD_INDEX = ("subscription_id", "period_key")  # uq_invoice_subscriptions_recurring_period
@@ -123,8 +123,7 @@ def insert_claiming_periods(ctx: Ctx, invoice: Invoice, rows: Sequence[InvoiceSu
         # In a group of billing jobs (``billow.billing.prefetch``): written with the group's
         # other invoices, by plain INSERTs — a period billed already fails the group, whose
         # jobs then run alone, here below.
-        session.add(invoice)
-        session.add_all(rows)
+        add_new_rows(session, [invoice, *rows])
         defer_writes(ctx)
         note_claimed(ctx, invoice, rows)
         return True

@@ -295,6 +295,12 @@ def _key_sets(buckets: Sequence[Bucket], union: bool) -> list[tuple[tuple[str, .
     return out
 
 
+def _narrowed(scope: Scope, buckets: Sequence[Bucket]) -> Scope:
+    """``scope`` for the query of ``buckets`` (itself when they are all of its buckets)."""
+    chunk = tuple(buckets)
+    return scope if chunk == scope.buckets else replace(scope, buckets=chunk)
+
+
 def _entries(
     runner: _Runner,
     request: AggregationRequest,
@@ -323,10 +329,10 @@ def _entries(
         partials.update(union)
     else:
         for keys, chunk in _key_sets(base.buckets, union=kind != "unique_count_agg"):
-            scope = replace(base, buckets=tuple(chunk)) if only_bucket is None else base
+            scope = _narrowed(base, chunk) if only_bucket is None else base
             partials.update(runner.partials(scope, keys, chunk))
     for keys, chunk in _key_sets(base.buckets, union=False):
-        scope = replace(base, buckets=tuple(chunk)) if only_bucket is None else base
+        scope = _narrowed(base, chunk) if only_bucket is None else base
         if options.event_values:
             result = runner.run(
                 scope, "values", keys, chunk, partial(event_values_statement, scope, keys, chunk)
