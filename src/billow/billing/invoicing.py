@@ -43,6 +43,7 @@ from billow.billing.subjects import load_billed_subscription
 from billow.core.timefmt import parse_iso_datetime
 from billow.customers.models import Customer
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.prefetch import MISSING, take
 from billow.jobs.registry import HandlerResult
 from billow.pricing.plans.models import Plan
@@ -94,8 +95,8 @@ _ITEM_SUBSCRIPTION = (
 # Every row of each subscription, its successors newest first: the first row of each is what
 # ``_ITEM_SUBSCRIPTION`` reads.
 _MANY_ITEM_SUBSCRIPTIONS = _ITEM_SUBSCRIPTIONS.where(
-    Subscription.id.in_(bindparam("ids", expanding=True)),
-    Subscription.customer_id.in_(bindparam("customers", expanding=True)),
+    one_of(Subscription.id, key="ids"),
+    one_of(Subscription.customer_id, key="customers"),
 ).order_by(Subscription.id, *SUCCESSOR_NEWEST_FIRST)
 PREFETCHED_ITEM = "billing.item_subscription"
 

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, func, select
 from billow.billing.models import Invoice
 from billow.customers.models import Customer
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.prefetch import MISSING, take
 from billow.organizations.models import BillingEntity
 
@@ -54,16 +55,14 @@ _CUSTOMER_SEQUENCES = (
     select(Invoice.customer_id, Invoice.billing_entity_id, func.max(Invoice.sequential_id))
     .where(
         Invoice.organization_id == bindparam("org"),
-        Invoice.customer_id.in_(bindparam("customers", expanding=True)),
+        one_of(Invoice.customer_id, key="customers"),
         Invoice.sequential_id.is_not(None),
     )
     .group_by(Invoice.customer_id, Invoice.billing_entity_id)
 )
 _LOCK_CUSTOMERS = (
     select(Customer.id)
-    .where(
-        Customer.organization_id == bindparam("org"), Customer.id.in_(bindparam("customers", expanding=True))
-    )
+    .where(Customer.organization_id == bindparam("org"), one_of(Customer.id, key="customers"))
     .order_by(Customer.id)
     .with_for_update(key_share=True)
 )

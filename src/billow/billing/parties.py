@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 from billow.billing.models import Invoice
 from billow.customers.models import Customer, CustomerTax
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.prefetch import MISSING, take
 from billow.organizations.models import BillingEntity
 from billow.subscriptions.facts import timezone_of
@@ -67,9 +68,7 @@ _CUSTOMERS_AND_ENTITIES = (
     .where(Customer.organization_id == bindparam("org"))
 )
 _CUSTOMER_AND_ENTITY = _CUSTOMERS_AND_ENTITIES.where(Customer.id == bindparam("id"))
-_MANY_CUSTOMERS_AND_ENTITIES = _CUSTOMERS_AND_ENTITIES.where(
-    Customer.id.in_(bindparam("ids", expanding=True))
-)
+_MANY_CUSTOMERS_AND_ENTITIES = _CUSTOMERS_AND_ENTITIES.where(one_of(Customer.id, key="ids"))
 PREFETCHED_CUSTOMER = "billing.customer_and_entity"
 
 

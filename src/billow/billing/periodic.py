@@ -25,6 +25,7 @@ from billow.billing.invoicing import BILL_SUBSCRIPTIONS_JOB, PERIODIC
 from billow.billing.models import InvoiceSubscription
 from billow.customers.models import Customer
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.jobs.queue import NewJob, enqueue_many
 from billow.jobs.scheduler import TickTask
 from billow.organizations.models import BillingEntity
@@ -131,7 +132,7 @@ def _chunks(ctx: Ctx, timezones: Sequence[str]) -> Iterator[list[tuple]]:
 def _billed_today(ctx: Ctx, ids: Sequence[uuid.UUID], hour: datetime) -> dict[uuid.UUID, list[datetime]]:
     rows = ctx.session.execute(
         select(InvoiceSubscription.subscription_id, InvoiceSubscription.timestamp).where(
-            InvoiceSubscription.subscription_id.in_(list(ids)),
+            one_of(InvoiceSubscription.subscription_id, ids),
             InvoiceSubscription.recurring.is_(True),
             InvoiceSubscription.timestamp >= hour - timedelta(days=2),
         )
@@ -145,7 +146,7 @@ def _billed_today(ctx: Ctx, ids: Sequence[uuid.UUID], hour: datetime) -> dict[uu
 def _pending_successors(ctx: Ctx, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     rows = ctx.session.scalars(
         select(Subscription.previous_subscription_id).where(
-            Subscription.previous_subscription_id.in_(list(ids)), Subscription.status == "pending"
+            one_of(Subscription.previous_subscription_id, ids), Subscription.status == "pending"
         )
     ).all()
     return {r for r in rows if r is not None}

@@ -24,6 +24,7 @@ from billow.billing.models import Credit
 from billow.core.ids import new_id
 from billow.credit_notes.models import CreditNote
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.prefetch import flush, known_absent, prefetch_flags
 
 # Invoice kinds whose totals take credit notes (billing.md §4.3).
@@ -56,7 +57,7 @@ def prefetch_credit_note_flags(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> s
     """``BillingPrefetchHooks``: which customers have an available credit note (any currency)."""
     having = select(CreditNote.customer_id).where(
         CreditNote.organization_id == ctx.org_id,
-        CreditNote.customer_id.in_(list(customer_ids)),
+        one_of(CreditNote.customer_id, customer_ids),
         *_WITH_CREDIT,
     )
     return prefetch_flags(ctx, (CREDIT_NOTES_FLAG,), customer_ids, having)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.upsert import insert_ignore_stmt, pg_json_recordset
 from billow.jobs.models import Job
 
@@ -213,7 +214,7 @@ def claim(
         return []
     stmt = (
         update(Job)
-        .where(Job.id.in_(ids))
+        .where(one_of(Job.id, ids))
         .values(
             status=RUNNING,
             attempts=Job.attempts + 1,
@@ -249,7 +250,7 @@ def mark_all_succeeded(session: Session, job_ids: Sequence[int], worker_id: str,
         return 0
     stmt = (
         update(Job)
-        .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.status == RUNNING)
+        .where(one_of(Job.id, job_ids), Job.locked_by == worker_id, Job.status == RUNNING)
         .values(status=SUCCEEDED, finished_at=now, locked_until=None, last_error=None)
         .execution_options(synchronize_session=False)
     )

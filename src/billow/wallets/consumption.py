@@ -28,6 +28,7 @@ from billow.billing.math import Wallet as WalletView
 from billow.core.ids import new_id
 from billow.core.money import cents_to_amount
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.prefetch import known_absent, prefetch_flags
 from billow.wallets import ledger
 from billow.wallets.flags import REFRESH_FLAG
@@ -84,7 +85,7 @@ def prefetch_wallet_flags(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -> set[uu
     for the wallets source's presence and for the refresh after finalization."""
     having = select(Wallet.customer_id).where(
         Wallet.organization_id == ctx.org_id,
-        Wallet.customer_id.in_(list(customer_ids)),
+        one_of(Wallet.customer_id, customer_ids),
         Wallet.status == "active",
     )
     return prefetch_flags(ctx, (WALLETS_FLAG, REFRESH_FLAG), customer_ids, having)

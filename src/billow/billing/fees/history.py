@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, bindparam, case, func, or_, select, true
 
 from billow.billing.models import Fee, Invoice, InvoiceSubscription
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.db.prefetch import MISSING, take
 
 
@@ -125,13 +126,13 @@ class HistoryRows:
 
 _PREFETCH_FEES = select(Fee.subscription_id, Fee.created_at, Fee.invoice_id).where(
     Fee.organization_id == bindparam("org"),
-    Fee.subscription_id.in_(bindparam("subs", expanding=True)),
+    one_of(Fee.subscription_id, key="subs"),
     Fee.fee_type == "subscription",
     Fee.deleted_at.is_(None),
 )
 _PREFETCH_REASONS = _reasons(
     InvoiceSubscription.subscription_id,
-    subscriptions=InvoiceSubscription.subscription_id.in_(bindparam("subs", expanding=True)),
+    subscriptions=one_of(InvoiceSubscription.subscription_id, key="subs"),
 )
 
 

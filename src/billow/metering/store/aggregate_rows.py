@@ -21,7 +21,6 @@ from sqlalchemy import (
     Subquery,
     Text,
     and_,
-    bindparam,
     column,
     literal,
     not_,
@@ -31,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import FromClause
 
+from billow.db.one_of import one_of
 from billow.metering.aggregation.buckets import Bucket, BucketPlan
 from billow.metering.aggregation.types import VALUE_TYPES, AggregationRequest
 from billow.metering.aggregation.units import ceil_to_second, floor_to_millisecond
@@ -171,7 +171,7 @@ def where(scope: Scope, window: Window) -> list[Expr]:
     conds: list[Expr] = [
         EVENTS.c.organization_id == scope.bind("org"),
         (
-            EVENTS.c.external_subscription_id.in_(bindparam("subs", expanding=True))
+            one_of(EVENTS.c.external_subscription_id, key="subs")
             if scope.siblings
             else EVENTS.c.external_subscription_id == scope.bind("sub")
         ),

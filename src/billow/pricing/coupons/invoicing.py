@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, select
 
 from billow.db.context import Ctx
+from billow.db.one_of import one_of
 from billow.pricing.coupons.models import AppliedCoupon, Coupon, CouponTarget
 
 
@@ -75,7 +76,7 @@ def customers_with_active_coupons(ctx: Ctx, customer_ids: Sequence[uuid.UUID]) -
     """The ones of ``customer_ids`` with an active applied coupon (as :func:`active_coupons_exist`)."""
     return select(AppliedCoupon.customer_id).where(
         AppliedCoupon.organization_id == ctx.org_id,
-        AppliedCoupon.customer_id.in_(list(customer_ids)),
+        one_of(AppliedCoupon.customer_id, customer_ids),
         AppliedCoupon.status == "active",
     )
 
