@@ -84,6 +84,10 @@ def plan_by_id(ctx: Ctx, plan_id: uuid.UUID) -> Plan | None:
             cache[key] = snapshot_row(plan)
         return plan
     merged: Plan = session.merge(snapshot, load=False)
+    if ctx.prefetched is not None:
+        # The group's jobs share this session, whose identity map holds rows weakly: without a
+        # reference kept for the group, each job's plan is collected and merged again.
+        ctx.prefetched.memo("billing.catalog.plan_held", plan_id, lambda: merged)
     return merged
 
 
