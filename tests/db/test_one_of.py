@@ -53,13 +53,20 @@ def test_a_named_parameter_takes_its_values_at_execution(ctx: Ctx) -> None:
     assert list(ctx.session.scalars(stmt, {"ids": []})) == []
 
 
-def test_each_dialect_renders_its_form(ctx: Ctx) -> None:
-    stmt = select(Tax.id).where(one_of(Tax.code, key="codes"))
-    sql = str(stmt.compile(ctx.session.get_bind()))
+def test_each_dialect_renders_its_form_and_searches_by_index(ctx: Ctx) -> None:
+    stmt = select(Tax.id).where(Tax.organization_id == ctx.org_id, one_of(Tax.code, key="codes"))
+    sql = str(stmt.compile(ctx.session.get_bind())).replace("\n", " ")
+    # Nothing around the comparison (an ``IN (…) = 1`` would keep SQLite from the index).
     if ctx.dialect == "postgresql":
-        assert "taxes.code = ANY (%(codes)s::TEXT[])" in sql
+        assert sql.endswith("AND taxes.code = ANY (%(codes)s::TEXT[])")
     else:
-        assert "taxes.code IN (__[POSTCOMPILE_codes])" in sql
+        assert sql.endswith("AND taxes.code IN (__[POSTCOMPILE_codes])")
+        query = select(Tax.id).where(one_of(Tax.id, [_taxes(ctx, 1)[0].id]))
+        literal = query.compile(ctx.session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = ctx.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {literal}").all()
+        assert [row[-1] for row in plan] == [
+            "SEARCH taxes USING COVERING INDEX sqlite_autoindex_taxes_1 (id=?)"
+        ]
 
 
 def test_values_or_a_key_not_both() -> None:

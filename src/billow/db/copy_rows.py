@@ -13,11 +13,12 @@ first, then each table's rows are copied in foreign-key order. A table's new row
 only when all of this holds, else they stay with the unit of work:
 
 * at least :data:`COPY_MIN_ROWS` of them, of a plain single-table mapping without inheritance
-  whose class no one-to-many or many-to-many relationship collects;
+  or version counter, whose class no one-to-many or many-to-many relationship collects and whose
+  relationships cascade no expunge;
 * every row holds a value for every column (as :func:`billow.db.rows.new_row` builds them), or
   a scalar column default for the missing ones — no callable or server default to run, no
   relationship attribute set (whose foreign key the flush would copy over);
-* no row that stays with the unit of work points to the table (it is inserted first).
+* no row the unit of work writes, new or updated, points to the table (those rows go first).
 
 SQLite, and any other flush, use the unit of work as before.
 """

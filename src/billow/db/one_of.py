@@ -31,6 +31,9 @@ class OneOf(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    # A comparison: a WHERE takes it as it is (else SQLite's rendering adds ``= 1``, which keeps
+    # the IN from using an index).
+    _is_implicitly_boolean = True
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),
         ("array", InternalTraversal.dp_clauseelement),
