@@ -5,7 +5,6 @@ the unit of work."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +20,7 @@ from billow.db.copy_rows import COPY_MIN_ROWS, flush_before_commit
 from billow.db.engine import PG_PLAN_CACHE_MODE
 from billow.db.rows import new_row
 from billow.pricing.taxes.models import Tax
-
-NOW = datetime(2024, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+from tests.db.row_helpers import NOW, applied_tax
 
 
 def _customer(ctx: Ctx, external_id: str = "cus_copy") -> uuid.UUID:
@@ -74,21 +72,6 @@ def _stored(ctx: Ctx, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     rows = ctx.session.execute(select(table).where(table.c.id.in_(ids))).mappings().all()
     by_id = {row["id"]: dict(row) for row in rows}
     return [by_id[i] for i in ids]
-
-
-def _applied(ctx: Ctx, fee_id: uuid.UUID) -> FeeAppliedTax:
-    return FeeAppliedTax(
-        organization_id=ctx.org_id,
-        fee_id=fee_id,
-        tax_name="VAT",
-        tax_code="vat",
-        tax_rate=Decimal(20),
-        amount_currency="EUR",
-        amount_cents=200,
-        precise_amount_cents=Decimal(200),
-        created_at=NOW,
-        updated_at=NOW,
-    )
 
 
 @pytest.mark.postgres_only
@@ -154,7 +137,7 @@ def test_rows_that_a_staying_row_points_to_stay_with_the_unit_of_work(ctx: Ctx) 
     fees = [new_row(Fee, _fee_values(ctx, customer_id, n)) for n in range(3)]
     # Built by the constructor: no id yet (a callable default), so these stay with the unit of
     # work, and the fees they point to must be inserted before them.
-    applied = [_applied(ctx, fee.id) for fee in fees]
+    applied = [applied_tax(ctx, fee.id) for fee in fees]
     ctx.session.add_all([*applied, *fees])
 
     assert flush_before_commit(ctx.session, min_rows=3) == 0
@@ -170,7 +153,7 @@ def test_rows_that_a_staying_row_points_to_stay_with_the_unit_of_work(ctx: Ctx) 
 def test_an_updated_row_that_may_point_to_a_copied_table_keeps_it_with_the_unit_of_work(ctx: Ctx) -> None:
     customer_id = _customer(ctx)
     first = new_row(Fee, _fee_values(ctx, customer_id, 0))
-    applied = _applied(ctx, first.id)
+    applied = applied_tax(ctx, first.id)
     ctx.session.add_all([first, applied])
     ctx.session.flush()
     fees = [new_row(Fee, _fee_values(ctx, customer_id, n)) for n in range(1, 4)]

@@ -10,12 +10,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import inspect, select
 
-from billow.billing.models import Fee, FeeAppliedTax
+from billow.billing.models import Fee
 from billow.customers.schemas import CustomerInput
 from billow.customers.service import upsert_customer
 from billow.db.context import Ctx
 from billow.db.rows import add_new_rows, new_row
 from billow.pricing.taxes.models import Tax
+from tests.db.row_helpers import applied_tax
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
@@ -76,17 +77,7 @@ def test_added_new_rows_are_pending_and_a_row_with_a_relationship_set_cascades(c
     plain = new_row(Fee, {**fee_values, "id": uuid.uuid4()})
     tax = Tax(**_values(ctx, "vat_added"))
     parent = new_row(Fee, {**fee_values, "id": uuid.uuid4()})
-    applied = FeeAppliedTax(
-        organization_id=ctx.org_id,
-        tax_name="VAT",
-        tax_code="vat",
-        tax_rate=Decimal(20),
-        amount_currency="EUR",
-        amount_cents=200,
-        precise_amount_cents=Decimal(200),
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    applied = applied_tax(ctx)
     applied.fee_row = parent  # only the cascade of ``session.add`` brings the parent in
     ctx.session.add(tax)
     add_new_rows(ctx.session, [plain, tax, applied])
