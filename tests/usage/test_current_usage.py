@@ -3,11 +3,18 @@ V31, V34; pay-in-advance high-water mark §3.8)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from billow.billing.fees.compute import current_usage_charge_fees
+from billow.billing.fees.engine import build_fee_engine
+from billow.db.context import Ctx
+from billow.pricing.plans.lookup import charges_for_plan
+from billow.subscriptions.models import Subscription
+from tests.billing import helpers as bh
 from tests.billing.helpers import customer, drain, plan, start_clock, subscribe, tick_at
 from tests.pricing.helpers import create_tax, ok
 from tests.usage.helpers import charge, current_usage, event, metric
@@ -374,3 +381,28 @@ def test_usage_window_in_customer_timezone(api, runtime, tz):
         "2024-01-31",
         [],
     )
+
+
+def test_the_usage_fees_take_the_charges_read_by_the_caller_only_from_the_subscriptions_plan(
+    api, runtime, org
+) -> None:
+    """``current_usage_charge_fees(views=…)``: the charges ``compute_usage`` read already (one
+    read per request); charges of another plan are refused, never priced."""
+    bh.start_clock(runtime, bh.at("2024-01-10T09:00:00Z"))
+    calls = bh.metric(api, "calls")
+    pro = bh.plan(api, "pro", amount_cents=1000, charges=[charge(calls, properties={"amount": "0.5"})])
+    other = bh.plan(api, "other", amount_cents=500, charges=[charge(calls, properties={"amount": "2"})])
+    bh.customer(api, "cus_1")
+    sub = bh.subscribe(api, external_id="sub_1", customer_id="cus_1", plan_code="pro")
+    bh.event(api, "calls", bh.at("2024-01-15T10:00:00Z"))
+    bh.event(api, "calls", bh.at("2024-01-16T10:00:00Z"))
+    with runtime.db.session() as session:
+        ctx = Ctx(session, runtime.clock, runtime.settings, org.id)
+        subscription = session.get(Subscription, uuid.UUID(sub["lago_id"]))
+        assert subscription is not None
+        own = charges_for_plan(ctx, uuid.UUID(pro["lago_id"]))
+        _, fees = current_usage_charge_fees(ctx, build_fee_engine(), subscription, ctx.now(), views=own)
+        assert [(f.units, f.amount_cents) for f in fees] == [(2, 100)]
+        foreign = charges_for_plan(ctx, uuid.UUID(other["lago_id"]))
+        with pytest.raises(ValueError, match="another plan"):
+            current_usage_charge_fees(ctx, build_fee_engine(), subscription, ctx.now(), views=foreign)

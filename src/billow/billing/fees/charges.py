@@ -246,12 +246,14 @@ def charge_fee_drafts(
     *,
     for_invoice: bool = True,
     charge_ids: Collection[uuid.UUID] | None = None,
+    views: Sequence[ChargeView] | None = None,
 ) -> list[FeeDraft]:
     """Every usage-charge fee of ``billed`` over ``bounds``' usage window (see module doc);
-    ``charge_ids`` narrows it to those charges."""
+    ``charge_ids`` narrows it to those charges; ``views``: the plan's charges when the caller
+    read them already."""
     if for_invoice and not bounds.has_charges:
         return []
-    views = plan_charges(ctx, billed.plan.id)
+    views = list(views) if views is not None else plan_charges(ctx, billed.plan.id)
     if charge_ids is not None:
         views = [v for v in views if v.charge.id in charge_ids]
     next_metric_ids: set[object] = set()

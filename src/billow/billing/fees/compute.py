@@ -7,7 +7,7 @@ subscription fee → usage charge fees (with their spending-minimum true-ups) �
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from billow.billing.fees.taxes import TaxResolver
 from billow.billing.parties import customer_by_id, parties_for
 from billow.billing.subjects import BilledSubscription, load_billed_subscription
 from billow.db.context import Ctx
+from billow.pricing.plans.views import ChargeView
 from billow.subscriptions.models import Subscription
 from billow.subscriptions.periods import billing_dates, local_date
 
@@ -67,13 +68,15 @@ def current_usage_charge_fees(
     *,
     charge_ids: Collection[uuid.UUID] | None = None,
     full_usage: bool = False,
+    views: Sequence[ChargeView] | None = None,
 ) -> tuple[Boundaries, list[FeeDraft]]:
     """The usage APIs' entry point: every charge of ``subscription`` priced over its current
     usage period at ``at`` — the same code invoices run, with every charge (pay-in-advance and
     non-invoiceable ones too), zero fees kept and no true-up.
 
     ``charge_ids`` narrows to those charges; ``full_usage`` starts the window at the
-    subscription's ``started_at`` instead of the period start (``GET …/current_usage``)."""
+    subscription's ``started_at`` instead of the period start (``GET …/current_usage``);
+    ``views``: the subscription plan's charges when the caller read them already."""
     customer = customer_by_id(ctx, subscription.customer_id)
     if customer is None:
         raise LookupError(f"customer {subscription.customer_id} not found")
@@ -84,5 +87,9 @@ def current_usage_charge_fees(
     if full_usage:
         bounds = replace(bounds, from_datetime=billed.started_at, charges_from_datetime=billed.started_at)
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
-    fees = charge_fee_drafts(ctx, engine, billed, bounds, taxes, for_invoice=False, charge_ids=charge_ids)
+    if views is not None and any(v.charge.plan_id != billed.plan.id for v in views):
+        raise ValueError("views of another plan than the subscription's")
+    fees = charge_fee_drafts(
+        ctx, engine, billed, bounds, taxes, for_invoice=False, charge_ids=charge_ids, views=views
+    )
     return bounds, fees

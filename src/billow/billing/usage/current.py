@@ -176,6 +176,7 @@ def compute_usage(
         at or ctx.now(),
         charge_ids={v.charge.id for v in selected} if narrowing.has_charge_filter else None,
         full_usage=narrowing.full_usage,
+        views=views,
     )
     if not narrowing.has_charge_filter:
         fees = _sorted_by_metric(fees, views)
