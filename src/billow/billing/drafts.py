@@ -121,8 +121,8 @@ def insert_claiming_periods(ctx: Ctx, invoice: Invoice, rows: Sequence[InvoiceSu
     session = ctx.session
     if take(ctx, DEFERRED_CLAIM, invoice.customer_id) is True:
         # In a group of billing jobs (``billow.billing.prefetch``): written with the group's
-        # other invoices, by plain INSERTs — a period billed already fails the group, whose
-        # jobs then run alone, here below.
+        # other invoices, by plain INSERTs or a COPY (``billow.db.copy_rows``) — a period
+        # billed already fails the group, whose jobs then run alone, here below.
         add_new_rows(session, [invoice, *rows])
         defer_writes(ctx)
         note_claimed(ctx, invoice, rows)

@@ -110,9 +110,9 @@ def _layout(cls: type, dialect: Dialect) -> _Layout | None:
         return None
     if not isinstance(mapper.local_table, Table) or cls in _collected_classes(mapper):
         return None
-    columns, keys, defaults, convert = [], [], [], []
     if any("expunge" in rel.cascade for rel in mapper.relationships):
         return None  # taken out of the session without cascading (``_expunge_states``)
+    columns, keys, defaults, convert = [], [], [], []
     for position, prop in enumerate(mapper.column_attrs):
         if len(prop.columns) != 1:
             return None

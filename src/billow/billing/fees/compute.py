@@ -77,6 +77,8 @@ def current_usage_charge_fees(
     ``charge_ids`` narrows to those charges; ``full_usage`` starts the window at the
     subscription's ``started_at`` instead of the period start (``GET …/current_usage``);
     ``views``: the subscription plan's charges when the caller read them already."""
+    if views is not None and any(v.charge.plan_id != subscription.plan_id for v in views):
+        raise ValueError("views of another plan than the subscription's")
     customer = customer_by_id(ctx, subscription.customer_id)
     if customer is None:
         raise LookupError(f"customer {subscription.customer_id} not found")
@@ -87,8 +89,6 @@ def current_usage_charge_fees(
     if full_usage:
         bounds = replace(bounds, from_datetime=billed.started_at, charges_from_datetime=billed.started_at)
     taxes = TaxResolver(ctx, customer.billing_entity_id, customer.id)
-    if views is not None and any(v.charge.plan_id != billed.plan.id for v in views):
-        raise ValueError("views of another plan than the subscription's")
     fees = charge_fee_drafts(
         ctx, engine, billed, bounds, taxes, for_invoice=False, charge_ids=charge_ids, views=views
     )
